@@ -1,0 +1,60 @@
+//! `/api/v1/api-keys`: a user manages their own API keys with an API key.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use serde_json::json;
+
+use super::errors::parse_id;
+use super::policy::require;
+use super::{AppState, Authenticated};
+use crate::admin::NewKeyRequest;
+use crate::domain::access::{Requirement, perm};
+use crate::domain::{Action, Resource};
+use crate::error::ApiError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list).service(create).service(revoke).service(rotate);
+}
+
+/// The caller's keys (never the keys themselves). Needs `readAll` on `api`.
+#[get("/api-keys")]
+async fn list(app: web::Data<AppState>, Authenticated(caller): Authenticated) -> Result<HttpResponse, ApiError> {
+    require(&caller, Requirement::All(&[perm(Resource::Api, Action::ReadAll)]))?;
+    Ok(HttpResponse::Ok().json(json!({"apiKeys": app.admin.list_keys(&caller.user.id).await?})))
+}
+
+/// Creates a key for the caller; the key is in this response only. Needs `create` on `api`.
+#[post("/api-keys")]
+async fn create(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Option<web::Json<NewKeyRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    require(&caller, Requirement::All(&[perm(Resource::Api, Action::Create)]))?;
+    let request = body.map(web::Json::into_inner).unwrap_or_default();
+    Ok(HttpResponse::Created().json(app.admin.create_key(&caller.user.id, &request).await?))
+}
+
+/// Revokes one of the caller's keys. Needs `delete` on `api`.
+#[delete("/api-keys/{id}")]
+async fn revoke(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require(&caller, Requirement::All(&[perm(Resource::Api, Action::Delete)]))?;
+    let id = parse_id(&id, "API key")?;
+    Ok(HttpResponse::Ok().json(app.admin.revoke_key(&id, Some(&caller.user.id)).await?))
+}
+
+/// Replaces one of the caller's keys with a new one; the old one stops working at once.
+/// Needs `create` and `delete` on `api`.
+#[post("/api-keys/{id}/rotate")]
+async fn rotate(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require(&caller, Requirement::All(&[perm(Resource::Api, Action::Create), perm(Resource::Api, Action::Delete)]))?;
+    let id = parse_id(&id, "API key")?;
+    Ok(HttpResponse::Created().json(app.admin.rotate_key(&id, Some(&caller.user.id)).await?))
+}

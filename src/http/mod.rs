@@ -1,0 +1,64 @@
+//! HTTP surface: health, the platform admin API, and the company API under `/api/v1`.
+
+mod admin;
+mod api_keys;
+mod contacts;
+mod errors;
+mod gate;
+mod health;
+mod policy;
+mod users;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::admin::Admin;
+use crate::auth::Verifier;
+use crate::config::Settings;
+use crate::rate_limit::RateLimits;
+use crate::store::Store;
+use crate::tenants::TenantRegistry;
+
+pub use gate::Authenticated;
+
+/// Everything a request handler may need, shared by all workers.
+pub struct AppState {
+    /// Settings in force.
+    pub settings: Settings,
+    /// The database.
+    pub store: Store,
+    /// Company actors.
+    pub tenants: TenantRegistry,
+    /// API-key verification.
+    pub verifier: Verifier,
+    /// Quotas.
+    pub limits: RateLimits,
+    /// Platform administration.
+    pub admin: Admin,
+    /// SHA-256 of the admin token.
+    pub admin_token_hash: String,
+}
+
+/// Registers every route.
+pub fn configure(state: Arc<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        let max_body = state.settings.server.max_body_bytes;
+        cfg.app_data(web::Data::from(state))
+            .app_data(errors::json_config(max_body))
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(errors::path_config())
+            .app_data(errors::query_config())
+            .configure(health::configure)
+            .service(web::scope("/admin/v1").wrap(actix_web::middleware::from_fn(gate::admin_gate)).configure(admin::configure))
+            .service(
+                web::scope("/api/v1")
+                    .wrap(actix_web::middleware::from_fn(gate::api_gate))
+                    .configure(users::configure)
+                    .configure(api_keys::configure)
+                    .configure(contacts::configure)
+                    .default_service(web::to(errors::route_not_found)),
+            )
+            .default_service(web::to(errors::route_not_found));
+    }
+}

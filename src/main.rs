@@ -1,0 +1,60 @@
+//! `customermates`: run the server, or administer the platform from the command line.
+#![allow(clippy::print_stdout)] // the first-run banner and admin command output go to stdout by design
+
+use clap::Parser;
+use customermates::cli::{Cli, Command, run_admin};
+use customermates::config::Settings;
+use customermates::startup::{Application, FirstRun, services};
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(&cli.overrides())?;
+    customermates::telemetry::init(&settings.log);
+    match cli.command {
+        None | Some(Command::Serve) => serve(settings).await,
+        Some(Command::Admin { command }) => {
+            let (_, tenants, _, admin) = services(&settings).await?;
+            let outcome = run_admin(&admin, command).await;
+            tenants.shutdown().await;
+            match outcome {
+                Ok(value) => {
+                    println!("{}", serde_json::to_string_pretty(&value)?);
+                    Ok(())
+                }
+                Err(error) => {
+                    let body = customermates::error::ApiError::from(error).body();
+                    eprintln!("{}", serde_json::to_string_pretty(&serde_json::json!(body))?);
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let base = settings.public_url();
+    let mut app = Application::build(settings).await?;
+    print_first_run(&app.take_first_run(), &base);
+    tracing::info!(port = app.port(), "listening");
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+fn print_first_run(first: &FirstRun, base: &str) {
+    if let Some(token) = &first.admin_token {
+        println!("\nPlatform admin token (shown once; only its hash is stored):\n  {token}\n");
+        println!("  curl -H 'Authorization: Bearer {token}' {base}/admin/v1/companies\n");
+    }
+    if let Some(demo) = &first.demo {
+        let key = &demo.api_key.key;
+        println!("Demo company \"{}\" created with sample data.", demo.company.name);
+        println!("API key of {} (shown once):\n  {key}\n", demo.user.email);
+        println!("Try it:\n  curl -H 'x-api-key: {key}' {base}/api/v1/users/me\n");
+        println!("MCP client config (Cursor, Claude Desktop, …):");
+        let config = serde_json::json!({"mcpServers": {"customermates": {"url": format!("{base}/api/v1/mcp"), "headers": {"x-api-key": key}}}});
+        println!("{}", serde_json::to_string_pretty(&config).unwrap_or_default());
+        println!("\nClaude Code:\n  claude mcp add --transport http customermates {base}/api/v1/mcp --header \"x-api-key: {key}\"\n");
+    }
+}
+

@@ -1,0 +1,95 @@
+//! Schema application: idempotent `DEFINE … OVERWRITE` files, applied when their checksum changes,
+//! with the applied version recorded in `schema_meta:current`.
+
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+
+use super::{StoreResult, one, run};
+
+/// An ordered set of schema files for one kind of database.
+pub struct SchemaSet {
+    /// Schema version; raise it when a change needs a data migration.
+    pub version: i64,
+    /// `(file name, SurrealQL)` in application order.
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+/// The control database's schema.
+pub const CONTROL: SchemaSet = SchemaSet {
+    version: 1,
+    files: &[
+        ("010_company.surql", include_str!("../../schema/control/010_company.surql")),
+        ("020_user.surql", include_str!("../../schema/control/020_user.surql")),
+        ("030_role.surql", include_str!("../../schema/control/030_role.surql")),
+        ("040_api_key.surql", include_str!("../../schema/control/040_api_key.surql")),
+        ("050_platform.surql", include_str!("../../schema/control/050_platform.surql")),
+    ],
+};
+
+/// Every company database's schema.
+pub const TENANT: SchemaSet = SchemaSet {
+    version: 1,
+    files: &[
+        ("010_entities.surql", include_str!("../../schema/tenant/010_entities.surql")),
+        ("020_edges.surql", include_str!("../../schema/tenant/020_edges.surql")),
+        ("030_custom_columns.surql", include_str!("../../schema/tenant/030_custom_columns.surql")),
+    ],
+};
+
+impl SchemaSet {
+    /// SHA-256 over the file names and contents, in order.
+    #[must_use]
+    pub fn checksum(&self) -> String {
+        let mut hasher = Sha256::new();
+        for (name, text) in self.files {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+        }
+        hex::encode(hasher.finalize())
+    }
+}
+
+#[derive(Deserialize)]
+struct Applied {
+    version: i64,
+    checksum: String,
+}
+
+const READ_APPLIED: &str = "SELECT version, checksum FROM ONLY schema_meta:current";
+const RECORD_APPLIED: &str =
+    "UPSERT schema_meta:current SET version = $version, checksum = $checksum, appliedAt = time::now()";
+
+/// Whether the database already carries this schema set (one point read).
+pub async fn is_current(db: &Surreal<Any>, set: &SchemaSet) -> StoreResult<bool> {
+    let applied: Option<Applied> = one(db, READ_APPLIED, json!({})).await?;
+    Ok(applied.is_some_and(|a| a.version == set.version && a.checksum == set.checksum()))
+}
+
+/// Applies the schema set unless it is already current; returns whether anything was applied.
+pub async fn ensure(db: &Surreal<Any>, set: &SchemaSet) -> StoreResult<bool> {
+    // A fresh database has no schema_meta table yet; reading it then fails or returns nothing.
+    if is_current(db, set).await.unwrap_or(false) {
+        return Ok(false);
+    }
+    for (name, text) in set.files {
+        tracing::debug!(file = name, "applying schema");
+        db.query(*text).await?.check()?;
+    }
+    run(db, RECORD_APPLIED, json!({"version": set.version, "checksum": set.checksum()})).await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_differ_between_sets_and_are_stable() {
+        assert_eq!(CONTROL.checksum(), CONTROL.checksum());
+        assert_ne!(CONTROL.checksum(), TENANT.checksum());
+    }
+}

@@ -1,0 +1,155 @@
+//! Storage: one SurrealDB namespace, a `control` database, one database per company.
+//!
+//! SurrealQL lives only under `store/`, as constant strings with bound `$params`.
+
+pub mod control;
+pub mod migrate;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use surrealdb::Surreal;
+use surrealdb::types::QueryError;
+use surrealdb::engine::any::Any;
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseSettings;
+use crate::error::{Code, ErrorCode};
+
+/// Name of the database holding companies, users, roles and API keys.
+pub const CONTROL_DB: &str = "control";
+
+/// A failure talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The engine reported an error.
+    #[error("database error")]
+    Db(#[from] surrealdb::Error),
+    /// The database returned data of an unexpected shape.
+    #[error("unexpected data from the database")]
+    Decode(#[from] serde_json::Error),
+    /// A unique index refused the write.
+    #[error("a record with this value already exists")]
+    Duplicate,
+}
+
+impl ErrorCode for StoreError {
+    fn code(&self) -> Code {
+        Code::Internal
+    }
+    fn client_message(&self) -> String {
+        "The server could not complete the request.".to_owned()
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The connected engine: a session on the control database plus the means to open company databases.
+#[derive(Clone)]
+pub struct Store {
+    control: Surreal<Any>,
+    namespace: String,
+}
+
+impl Store {
+    /// Connects to `database.url` (`mem://`, `surrealkv://`, `ws://`, `wss://` — one code path),
+    /// signs in for remote engines and applies the control schema.
+    pub async fn connect(settings: &DatabaseSettings) -> StoreResult<Self> {
+        let control = surrealdb::engine::any::connect(settings.url.as_str()).await?;
+        let remote = settings.url.starts_with("ws://") || settings.url.starts_with("wss://");
+        if remote && !settings.username.is_empty() {
+            control
+                .signin(surrealdb::opt::auth::Root {
+                    username: settings.username.clone(),
+                    password: settings.password.expose_secret().to_owned(),
+                })
+                .await?;
+        }
+        control.query(format!("DEFINE NAMESPACE IF NOT EXISTS `{}`", settings.namespace.replace('`', ""))).await?.check()?;
+        control.use_ns(settings.namespace.clone()).await?;
+        control.query(format!("DEFINE DATABASE IF NOT EXISTS {CONTROL_DB}")).await?.check()?;
+        control.use_db(CONTROL_DB).await?;
+        migrate::ensure(&control, &migrate::CONTROL).await?;
+        Ok(Self { control, namespace: settings.namespace.clone() })
+    }
+
+    /// The session on the control database.
+    #[must_use]
+    pub fn control(&self) -> &Surreal<Any> {
+        &self.control
+    }
+
+    /// Creates a company's database if it does not exist. `name` comes from [`crate::domain::company::database_name`].
+    pub async fn create_tenant_db(&self, name: &str) -> StoreResult<()> {
+        debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        self.control.query(format!("DEFINE DATABASE IF NOT EXISTS {name}")).await?.check()?;
+        Ok(())
+    }
+
+    /// Removes a company's database and everything in it.
+    pub async fn remove_tenant_db(&self, name: &str) -> StoreResult<()> {
+        debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        self.control.query(format!("REMOVE DATABASE IF EXISTS {name}")).await?.check()?;
+        Ok(())
+    }
+
+    /// Opens an independent session on a company's database and brings its schema up to date.
+    /// The session can only reach that database: this is what isolates companies.
+    pub async fn open_tenant(&self, name: &str) -> StoreResult<Surreal<Any>> {
+        let session = self.control.clone();
+        session.use_ns(self.namespace.clone()).use_db(name.to_owned()).await?;
+        migrate::ensure(&session, &migrate::TENANT).await?;
+        Ok(session)
+    }
+
+    /// Whether the control database answers and carries the current schema.
+    pub async fn ready(&self) -> bool {
+        migrate::is_current(&self.control, &migrate::CONTROL).await.unwrap_or(false)
+    }
+}
+
+/// Runs one query with bound variables and returns every statement's result as JSON, in order.
+/// When a statement fails, the error reported is the one that caused the failure, not the
+/// "not executed" of the statements a failed transaction skipped.
+pub async fn run(db: &Surreal<Any>, sql: &str, vars: Value) -> StoreResult<Vec<Value>> {
+    let mut response = db.query(sql).bind(vars).await?;
+    let mut errors: Vec<(usize, surrealdb::Error)> = response.take_errors().into_iter().collect();
+    if !errors.is_empty() {
+        errors.sort_by_key(|(index, _)| *index);
+        let skipped = |e: &surrealdb::Error| {
+            matches!(e.query_details(), Some(QueryError::NotExecuted | QueryError::Cancelled))
+        };
+        let position = errors.iter().position(|(_, e)| !skipped(e)).unwrap_or(0);
+        return Err(classify(errors.swap_remove(position).1));
+    }
+    let count = response.num_statements();
+    let mut results = Vec::with_capacity(count);
+    for index in 0..count {
+        results.push(response.take::<surrealdb::types::Value>(index)?.into_json_value());
+    }
+    Ok(results)
+}
+
+/// Runs a query whose last statement returns rows, and decodes them.
+pub async fn rows<T: DeserializeOwned>(db: &Surreal<Any>, sql: &str, vars: Value) -> StoreResult<Vec<T>> {
+    let last = run(db, sql, vars).await?.pop().unwrap_or(Value::Null);
+    Ok(match last {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items.into_iter().map(serde_json::from_value).collect::<Result<_, _>>()?,
+        one => vec![serde_json::from_value(one)?],
+    })
+}
+
+/// Runs a query whose last statement returns at most one row.
+pub async fn one<T: DeserializeOwned>(db: &Surreal<Any>, sql: &str, vars: Value) -> StoreResult<Option<T>> {
+    Ok(rows(db, sql, vars).await?.into_iter().next())
+}
+
+/// Tells unique-index violations apart from other engine errors.
+fn classify(error: surrealdb::Error) -> StoreError {
+    if error.is_already_exists() || (error.is_internal() && error.message().contains("already contains")) {
+        StoreError::Duplicate
+    } else {
+        StoreError::Db(error)
+    }
+}

@@ -1,0 +1,149 @@
+//! The registry: company id → running actor. Starts actors lazily on one arbiter per core, replaces dead
+//! ones, and lets idle ones stop.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::{Actor, Addr, Arbiter};
+use parking_lot::Mutex;
+
+use super::actor::{ActorMap, Stop, TenantActor};
+use super::handle::{TenantHandle, TenantShared};
+use super::TenantError;
+use crate::config::TenantSettings;
+use crate::store::Store;
+
+/// A running actor and the handle given to requests.
+pub(super) struct Entry {
+    pub(super) addr: Addr<TenantActor>,
+    pub(super) handle: TenantHandle,
+    pub(super) generation: u64,
+}
+
+/// Finds or starts the actor of a company. Cheap to clone.
+#[derive(Clone)]
+pub struct TenantRegistry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    map: ActorMap,
+    arbiters: Mutex<Vec<Arbiter>>,
+    next_arbiter: AtomicUsize,
+    generation: AtomicU64,
+    idle_timeout: Duration,
+    sweep_interval: Duration,
+    epoch: Instant,
+}
+
+impl TenantRegistry {
+    /// A registry over `store`; actors stop after `tenants.idle_timeout_secs` without a request.
+    #[must_use]
+    pub fn new(store: Store, settings: &TenantSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                map: Arc::new(Mutex::new(HashMap::new())),
+                arbiters: Mutex::new(Vec::new()),
+                next_arbiter: AtomicUsize::new(0),
+                generation: AtomicU64::new(0),
+                idle_timeout: Duration::from_secs(settings.idle_timeout_secs),
+                sweep_interval: Duration::from_secs(settings.sweep_interval_secs.min(settings.idle_timeout_secs)),
+                epoch: Instant::now(),
+            }),
+        }
+    }
+
+    /// The handle of a company's actor, starting one if none runs (or the last one died).
+    /// The caller has already checked that the company exists and is active.
+    #[tracing::instrument(skip_all, fields(company = %company_id))]
+    pub async fn get(&self, company_id: &str) -> Result<TenantHandle, TenantError> {
+        if let Some(handle) = self.running_handle(company_id) {
+            return Ok(handle);
+        }
+        let uuid = uuid::Uuid::parse_str(company_id).map_err(|_| TenantError::Gone)?;
+        let session = self.inner.store.open_tenant(&crate::domain::company::database_name(&uuid)).await?;
+        let mut map = self.inner.map.lock();
+        if let Some(entry) = map.get(company_id).filter(|e| e.addr.connected()) {
+            return Ok(entry.handle.clone());
+        }
+        let shared = Arc::new(TenantShared::new(company_id.to_owned(), session));
+        let last_used = Arc::new(AtomicU64::new(self.now()));
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
+        let epoch = self.inner.epoch;
+        let actor = TenantActor {
+            shared: shared.clone(),
+            last_used: last_used.clone(),
+            clock: Arc::new(move || epoch.elapsed().as_secs()),
+            idle_timeout: self.inner.idle_timeout,
+            sweep_interval: self.inner.sweep_interval,
+            map: self.inner.map.clone(),
+            generation,
+        };
+        let addr = TenantActor::start_in_arbiter(&self.arbiter(), move |_| actor);
+        let handle = TenantHandle::new(addr.clone(), shared, last_used, self.inner.epoch);
+        map.insert(company_id.to_owned(), Entry { addr, handle: handle.clone(), generation });
+        Ok(handle)
+    }
+
+    fn running_handle(&self, company_id: &str) -> Option<TenantHandle> {
+        let map = self.inner.map.lock();
+        map.get(company_id).filter(|e| e.addr.connected()).map(|e| {
+            e.handle.touch();
+            e.handle.clone()
+        })
+    }
+
+    /// An arbiter to start the next actor on, round-robin over one per core; dead arbiters are replaced.
+    fn arbiter(&self) -> actix::ArbiterHandle {
+        let mut arbiters = self.inner.arbiters.lock();
+        if arbiters.is_empty() {
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+            arbiters.extend((0..cores).map(|_| Arbiter::new()));
+        }
+        let index = self.inner.next_arbiter.fetch_add(1, Ordering::Relaxed) % arbiters.len();
+        if !arbiters[index].spawn(async {}) {
+            tracing::warn!(index, "tenant arbiter died; starting a new one");
+            arbiters[index] = Arbiter::new();
+        }
+        arbiters[index].handle()
+    }
+
+    fn now(&self) -> u64 {
+        self.inner.epoch.elapsed().as_secs()
+    }
+
+    /// Stops a company's actor (after its queued writes), e.g. when the company is suspended or deleted.
+    pub async fn evict(&self, company_id: &str) {
+        let entry = self.inner.map.lock().remove(company_id);
+        if let Some(entry) = entry {
+            let _ = entry.addr.send(Stop).await;
+        }
+    }
+
+    /// How many company actors are running.
+    #[must_use]
+    pub fn running(&self) -> usize {
+        self.inner.map.lock().values().filter(|e| e.addr.connected()).count()
+    }
+
+    /// Whether this company's actor is running.
+    #[must_use]
+    pub fn is_running(&self, company_id: &str) -> bool {
+        self.inner.map.lock().get(company_id).is_some_and(|e| e.addr.connected())
+    }
+
+    /// Stops every actor after its queued writes, then the arbiters.
+    pub async fn shutdown(&self) {
+        let addrs: Vec<_> = self.inner.map.lock().drain().map(|(_, e)| e.addr).collect();
+        for addr in addrs {
+            let _ = addr.send(Stop).await;
+        }
+        for arbiter in self.inner.arbiters.lock().drain(..) {
+            arbiter.stop();
+        }
+    }
+}

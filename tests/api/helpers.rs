@@ -1,0 +1,170 @@
+//! `spawn_app` and the typed helpers tests use.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use customermates::config::{Overrides, Settings};
+use customermates::http::AppState;
+use customermates::startup::Application;
+use serde_json::{Value, json};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// A running server.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: Arc<AppState>,
+    pub handle: ServerHandle,
+    pub stopped: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A company made for one test: its id, first user and that user's key.
+#[derive(Debug, Clone)]
+pub struct TestCompany {
+    pub id: String,
+    pub user_id: String,
+    pub key: String,
+}
+
+/// Settings for tests: `mem://`, port 0, a known admin token, no demo company, fault injection on,
+/// plus the given `CM_*` variables.
+pub fn settings(vars: &[(&str, &str)]) -> Settings {
+    let mut map: HashMap<String, String> = [
+        ("CM_ADMIN__TOKEN", ADMIN_TOKEN),
+        ("CM_TESTING__FAULT_INJECTION", "true"),
+        ("CM_SERVER__WORKERS", "2"),
+        ("CM_LOG__LEVEL", "warn"),
+        ("CM_RATE_LIMIT__PER_SECOND", "1000"),
+        ("CM_RATE_LIMIT__BURST", "1000"),
+        ("CM_RATE_LIMIT__IP_PER_SECOND", "1000"),
+        ("CM_RATE_LIMIT__IP_BURST", "1000"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    map.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let overrides = Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        database_url: map.get("CM_DATABASE__URL").cloned().or_else(|| Some("mem://".into())),
+        no_demo: map.get("CM_DEMO__ENABLED").is_none_or(|v| v != "true"),
+        config_file: None,
+    };
+    Settings::load_with_env(&overrides, config::Environment::with_prefix("CM").source(Some(map))).expect("test settings")
+}
+
+/// Starts a server with default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(&[]).await
+}
+
+/// Starts a server with extra `CM_*` settings.
+pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
+    start(settings(vars)).await
+}
+
+/// Starts a server with these settings.
+pub async fn start(settings: Settings) -> TestApp {
+    let app = Application::build(settings).await.expect("server builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    let handle = app.handle();
+    let stopped = actix_web::rt::spawn(app.run_until_stopped());
+    TestApp { address, client: reqwest::Client::new(), state, handle, stopped }
+}
+
+impl TestApp {
+    /// Stops the server gracefully and waits until it has stopped.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        self.stopped.await.expect("server task").expect("server stopped cleanly");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// An admin request with the test admin token.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// A company API request with `x-api-key`.
+    pub fn api(&self, method: reqwest::Method, key: &str, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).header("x-api-key", key)
+    }
+
+    /// Creates a company through the admin API.
+    pub async fn create_company(&self, name: &str) -> TestCompany {
+        let email = format!("admin-{}@example.com", uuid::Uuid::new_v4().simple());
+        let body = json!({"name": name, "admin": {"email": email, "firstName": "Ada", "lastName": "Admin"}});
+        let response = self.admin(reqwest::Method::POST, "/admin/v1/companies").json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 201, "company creation");
+        let created: Value = response.json().await.unwrap();
+        TestCompany {
+            id: created["company"]["id"].as_str().unwrap().to_owned(),
+            user_id: created["user"]["id"].as_str().unwrap().to_owned(),
+            key: created["apiKey"]["key"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Adds a user to a company and gives it a key; returns (user id, key).
+    pub async fn create_user_with_key(&self, company: &str, extra: Value) -> (String, String) {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let mut body = json!({"email": email, "firstName": "Uma", "lastName": "User"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let response =
+            self.admin(reqwest::Method::POST, &format!("/admin/v1/companies/{company}/users")).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 201, "user creation");
+        let user: Value = response.json().await.unwrap();
+        let user_id = user["id"].as_str().unwrap().to_owned();
+        let response = self
+            .admin(reqwest::Method::POST, &format!("/admin/v1/users/{user_id}/api-keys"))
+            .json(&json!({"name": "test"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "key creation");
+        let key: Value = response.json().await.unwrap();
+        (user_id, key["key"].as_str().unwrap().to_owned())
+    }
+
+    /// Creates one contact; returns its JSON.
+    pub async fn create_contact(&self, key: &str, first_name: &str) -> Value {
+        let response = self
+            .api(reqwest::Method::POST, key, "/api/v1/contacts")
+            .json(&json!({"firstName": first_name, "lastName": "Test"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "contact creation");
+        response.json().await.unwrap()
+    }
+
+    /// The first page (size 100) of contacts: (ids, total).
+    pub async fn contacts(&self, key: &str) -> (Vec<String>, u64) {
+        let response = self
+            .api(reqwest::Method::POST, key, "/api/v1/contacts/search")
+            .json(&json!({"pagination": {"page": 1, "pageSize": 100}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "contact search");
+        let page: Value = response.json().await.unwrap();
+        let ids = page["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+        (ids, page["pagination"]["total"].as_u64().unwrap())
+    }
+}
+
+/// Asserts a JSON error response: status and code, with a message and a hint.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status for {code}");
+    let body: Value = response.json().await.expect("error bodies are JSON");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(body["hint"].as_str().is_some_and(|h| !h.is_empty()), "{body}");
+    body
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: a real server on a random port, real HTTP, a real SurrealDB engine.
+//! One test binary so it links once.
+
+mod actors;
+mod admin;
+mod auth;
+mod bad_input;
+mod cli;
+mod contacts;
+mod helpers;
+mod isolation;
+mod persistence;
+mod rate_limit;
