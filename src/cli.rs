@@ -12,7 +12,11 @@ use crate::config::Overrides;
 
 /// Customermates server.
 #[derive(Debug, Parser)]
-#[command(name = "customermates", version, about = "Agent-first multi-tenant CRM server (MCP + REST over SurrealDB)")]
+#[command(
+    name = "customermates",
+    version,
+    about = "Agent-first multi-tenant CRM server (MCP + REST over SurrealDB)"
+)]
 pub struct Cli {
     /// Extra settings file (TOML), applied over config/default.toml and config/local.toml.
     #[arg(long, global = true, value_name = "FILE")]
@@ -185,8 +189,22 @@ pub enum KeyCommand {
 pub async fn run_admin(admin: &Admin, command: AdminCommand) -> AdminResult<Value> {
     let value = match command {
         AdminCommand::Company { command } => match command {
-            CompanyCommand::Create { name, email, first_name, last_name, demo_data } => {
-                let request = NewCompanyRequest { name, admin: NewAdmin { email, first_name, last_name }, demo_data };
+            CompanyCommand::Create {
+                name,
+                email,
+                first_name,
+                last_name,
+                demo_data,
+            } => {
+                let request = NewCompanyRequest {
+                    name,
+                    admin: NewAdmin {
+                        email,
+                        first_name,
+                        last_name,
+                    },
+                    demo_data,
+                };
                 json!(admin.create_company(&request).await?)
             }
             CompanyCommand::List => json!({"companies": admin.list_companies().await?}),
@@ -198,13 +216,36 @@ pub async fn run_admin(admin: &Admin, command: AdminCommand) -> AdminResult<Valu
                 json!({"deleted": id})
             }
         },
-        AdminCommand::User { command: UserCommand::Create { company, email, first_name, last_name, role_id } } => {
-            let request = NewUserRequest { email, first_name, last_name, role_id, status: None };
+        AdminCommand::User {
+            command:
+                UserCommand::Create {
+                    company,
+                    email,
+                    first_name,
+                    last_name,
+                    role_id,
+                },
+        } => {
+            let request = NewUserRequest {
+                email,
+                first_name,
+                last_name,
+                role_id,
+                status: None,
+            };
             json!(admin.create_user(&company, &request).await?)
         }
         AdminCommand::Key { command } => match command {
-            KeyCommand::Create { user, name, expires_in_days } => {
-                json!(admin.create_key(&user, &NewKeyRequest { name, expires_in_days }).await?)
+            KeyCommand::Create {
+                user,
+                name,
+                expires_in_days,
+            } => {
+                json!(
+                    admin
+                        .create_key(&user, &NewKeyRequest { name, expires_in_days })
+                        .await?
+                )
             }
             KeyCommand::List { user } => json!({"apiKeys": admin.list_keys(&user).await?}),
             KeyCommand::Revoke { id } => json!(admin.revoke_key(&id, None).await?),

@@ -198,7 +198,12 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        let invalid = |setting, problem: &str| Err(ConfigError::Invalid { setting, problem: problem.to_owned() });
+        let invalid = |setting, problem: &str| {
+            Err(ConfigError::Invalid {
+                setting,
+                problem: problem.to_owned(),
+            })
+        };
         let scheme = self.database.url.split("://").next().unwrap_or_default();
         if !self.database.url.contains("://") || !["mem", "surrealkv", "ws", "wss"].contains(&scheme) {
             return invalid(
@@ -273,7 +278,10 @@ mod tests {
         assert_eq!(settings.server.listen.port(), 5000);
         assert_eq!(settings.rate_limit.burst, 7);
 
-        let flags = Overrides { listen: Some("127.0.0.1:6000".into()), ..Overrides::default() };
+        let flags = Overrides {
+            listen: Some("127.0.0.1:6000".into()),
+            ..Overrides::default()
+        };
         let settings = Settings::load_with_env(&flags, env(&[("CM_SERVER__LISTEN", "127.0.0.1:5000")])).unwrap();
         assert_eq!(settings.server.listen.port(), 6000);
     }

@@ -114,7 +114,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a code and a message.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: Vec::new(), retry_after: None }
+        Self {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            retry_after: None,
+        }
     }
 
     /// A validation error with per-field details.
@@ -123,7 +128,12 @@ impl ApiError {
             [one] => format!("{}: {}", one.path, one.message),
             many => format!("{} fields are invalid.", many.len()),
         };
-        Self { code: Code::ValidationFailed, message, details, retry_after: None }
+        Self {
+            code: Code::ValidationFailed,
+            message,
+            details,
+            retry_after: None,
+        }
     }
 
     /// The JSON body.
@@ -150,7 +160,12 @@ impl<E: std::error::Error + ErrorCode> From<E> for ApiError {
         if code == Code::Internal {
             tracing::error!(error = ?ChainDebug(&error), "internal error");
         }
-        Self { code, message: error.client_message(), details: error.details(), retry_after: None }
+        Self {
+            code,
+            message: error.client_message(),
+            details: error.details(),
+            retry_after: None,
+        }
     }
 }
 
@@ -189,15 +204,27 @@ mod tests {
 
     #[test]
     fn a_single_detail_names_its_path_in_the_message() {
-        let error = ApiError::validation(vec![ErrorDetail { path: "name".into(), message: "must not be empty".into() }]);
+        let error = ApiError::validation(vec![ErrorDetail {
+            path: "name".into(),
+            message: "must not be empty".into(),
+        }]);
         assert_eq!(error.message, "name: must not be empty");
         assert_eq!(error.body().code, "validation_failed");
     }
 
     #[test]
     fn codes_have_snake_case_names() {
-        for code in [Code::MissingApiKey, Code::RateLimited, Code::UserPending, Code::Internal] {
-            assert!(code.name().chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{}", code.name());
+        for code in [
+            Code::MissingApiKey,
+            Code::RateLimited,
+            Code::UserPending,
+            Code::Internal,
+        ] {
+            assert!(
+                code.name().chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{}",
+                code.name()
+            );
         }
     }
 }

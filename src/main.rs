@@ -54,7 +54,8 @@ fn print_first_run(first: &FirstRun, base: &str) {
         println!("MCP client config (Cursor, Claude Desktop, …):");
         let config = serde_json::json!({"mcpServers": {"customermates": {"url": format!("{base}/api/v1/mcp"), "headers": {"x-api-key": key}}}});
         println!("{}", serde_json::to_string_pretty(&config).unwrap_or_default());
-        println!("\nClaude Code:\n  claude mcp add --transport http customermates {base}/api/v1/mcp --header \"x-api-key: {key}\"\n");
+        println!(
+            "\nClaude Code:\n  claude mcp add --transport http customermates {base}/api/v1/mcp --header \"x-api-key: {key}\"\n"
+        );
     }
 }
-

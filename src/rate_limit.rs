@@ -38,7 +38,11 @@ impl<K: Clone + Hash + Eq> Limiter<K> {
         let per_second_nz = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         let burst_nz = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_second(per_second_nz).allow_burst(burst_nz);
-        Self { state: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(), burst, per_second }
+        Self {
+            state: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            burst,
+            per_second,
+        }
     }
 
     fn check(&self, key: &K) -> Decision {
@@ -46,13 +50,23 @@ impl<K: Clone + Hash + Eq> Limiter<K> {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let missing = u64::from(self.burst.saturating_sub(remaining));
-                Decision { limit: self.burst, remaining, reset: missing.div_ceil(u64::from(self.per_second)), retry_after: None }
+                Decision {
+                    limit: self.burst,
+                    remaining,
+                    reset: missing.div_ceil(u64::from(self.per_second)),
+                    retry_after: None,
+                }
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.state.clock().now());
                 let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 let seconds = seconds.max(1);
-                Decision { limit: self.burst, remaining: 0, reset: seconds, retry_after: Some(seconds) }
+                Decision {
+                    limit: self.burst,
+                    remaining: 0,
+                    reset: seconds,
+                    retry_after: Some(seconds),
+                }
             }
         }
     }
@@ -109,7 +123,12 @@ mod tests {
     use super::*;
 
     fn limits(per_second: u32, burst: u32) -> RateLimits {
-        RateLimits::new(&RateLimitSettings { per_second, burst, ip_per_second: 1, ip_burst: 2 })
+        RateLimits::new(&RateLimitSettings {
+            per_second,
+            burst,
+            ip_per_second: 1,
+            ip_burst: 2,
+        })
     }
 
     #[test]
@@ -120,7 +139,10 @@ mod tests {
         let refused = limits.check_key("k");
         assert_eq!(refused.retry_after, Some(1));
         assert_eq!(refused.remaining, 0);
-        assert!(limits.check_key("other").retry_after.is_none(), "other keys keep their quota");
+        assert!(
+            limits.check_key("other").retry_after.is_none(),
+            "other keys keep their quota"
+        );
     }
 
     #[test]

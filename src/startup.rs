@@ -37,9 +37,10 @@ pub struct Application {
 
 /// Opens the store and the services over it (no HTTP): used by the server and by the admin command line.
 pub async fn services(settings: &Settings) -> anyhow::Result<(Store, TenantRegistry, Verifier, Admin)> {
-    let store = Store::connect(&settings.database)
-        .await
-        .map_err(|e| anyhow::anyhow!("database.url `{}`: {}", settings.database.url, format!("{:?}", crate::error::ChainDebug(&e))))?;
+    let store = Store::connect(&settings.database).await.map_err(|e| {
+        let cause = format!("{:?}", crate::error::ChainDebug(&e));
+        anyhow::anyhow!("database.url `{}`: {cause}", settings.database.url)
+    })?;
     let tenants = TenantRegistry::new(store.clone(), &settings.tenants);
     let verifier = Verifier::new(store.clone(), &settings.auth);
     let admin = Admin::new(store.clone(), tenants.clone(), verifier.clone());
@@ -63,16 +64,31 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             n => n,
         };
-        let state = Arc::new(AppState { settings, store, tenants, verifier, limits, admin, admin_token_hash });
+        let state = Arc::new(AppState {
+            settings,
+            store,
+            tenants,
+            verifier,
+            limits,
+            admin,
+            admin_token_hash,
+        });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
-            App::new().wrap(TracingLogger::<RequestSpan>::new()).configure(http::configure(app_state.clone()))
+            App::new()
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .configure(http::configure(app_state.clone()))
         })
         .workers(workers)
         .shutdown_timeout(30)
         .listen(listener)?
         .run();
-        Ok(Self { port, server, state, first_run })
+        Ok(Self {
+            port,
+            server,
+            state,
+            first_run,
+        })
     }
 
     /// The bound port (useful with port 0).

@@ -47,7 +47,12 @@ pub(super) struct KeyMaterial {
 
 impl KeyMaterial {
     pub(super) fn new(name: &str, expires_at: Option<DateTime<Utc>>) -> Self {
-        Self { id: uuid::Uuid::new_v4().to_string(), name: name.to_owned(), generated: api_key::generate(), expires_at }
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_owned(),
+            generated: api_key::generate(),
+            expires_at,
+        }
     }
 
     pub(super) fn row(&self) -> NewKeyRow<'_> {
@@ -82,11 +87,18 @@ fn parse(request: &NewKeyRequest) -> AdminResult<(String, Option<DateTime<Utc>>)
         None => None,
         Some(days @ 1..=MAX_EXPIRY_DAYS) => Some(Utc::now() + Duration::days(i64::from(days))),
         Some(_) => {
-            details.push(detail("expiresInDays", "API key expiration cannot exceed 365 days (use 1 to 365)"));
+            details.push(detail(
+                "expiresInDays",
+                "API key expiration cannot exceed 365 days (use 1 to 365)",
+            ));
             None
         }
     };
-    if details.is_empty() { Ok((name, expires_at)) } else { Err(AdminError::Validation(details)) }
+    if details.is_empty() {
+        Ok((name, expires_at))
+    } else {
+        Err(AdminError::Validation(details))
+    }
 }
 
 impl Admin {
@@ -125,7 +137,10 @@ impl Admin {
     pub async fn rotate_key(&self, key_id: &str, owner: Option<&str>) -> AdminResult<CreatedKey> {
         let (old, hash) = self.owned_key(key_id, owner).await?;
         if old.revoked_at.is_some() {
-            return Err(AdminError::Validation(vec![detail("id", "the key is already revoked; create a new one")]));
+            return Err(AdminError::Validation(vec![detail(
+                "id",
+                "the key is already revoked; create a new one",
+            )]));
         }
         let user = self.user(&old.user_id).await?;
         let material = KeyMaterial::new(&old.name, old.expires_at);
@@ -142,10 +157,16 @@ mod tests {
 
     #[test]
     fn expiry_is_bounded_to_365_days() {
-        let ok = NewKeyRequest { name: Some("ci".into()), expires_in_days: Some(365) };
+        let ok = NewKeyRequest {
+            name: Some("ci".into()),
+            expires_in_days: Some(365),
+        };
         assert!(parse(&ok).unwrap().1.is_some());
         for days in [0, 366] {
-            let bad = NewKeyRequest { name: None, expires_in_days: Some(days) };
+            let bad = NewKeyRequest {
+                name: None,
+                expires_in_days: Some(days),
+            };
             assert!(parse(&bad).is_err(), "{days} days accepted");
         }
         assert_eq!(parse(&NewKeyRequest::default()).unwrap().0, "API key");

@@ -155,12 +155,20 @@ pub struct Admin {
 }
 
 fn detail(path: &str, message: &str) -> ErrorDetail {
-    ErrorDetail { path: path.to_owned(), message: message.to_owned() }
+    ErrorDetail {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 fn parse_user(email: &str, first: &str, last: &str, prefix: &str) -> AdminResult<NewUser> {
     NewUser::parse(email, first, last).map_err(|problems| {
-        AdminError::Validation(problems.into_iter().map(|(f, m)| detail(&format!("{prefix}{f}"), m)).collect())
+        AdminError::Validation(
+            problems
+                .into_iter()
+                .map(|(f, m)| detail(&format!("{prefix}{f}"), m))
+                .collect(),
+        )
     })
 }
 
@@ -175,7 +183,11 @@ impl Admin {
     /// The service over a store, the actor registry and the key verifier (whose cache it invalidates).
     #[must_use]
     pub fn new(store: Store, tenants: TenantRegistry, verifier: Verifier) -> Self {
-        Self { store, tenants, verifier }
+        Self {
+            store,
+            tenants,
+            verifier,
+        }
     }
 
     /// The key verifier.
@@ -189,7 +201,12 @@ impl Admin {
     #[tracing::instrument(skip_all)]
     pub async fn create_company(&self, request: &NewCompanyRequest) -> AdminResult<CreatedCompany> {
         let name = company::parse_name(&request.name);
-        let admin = parse_user(&request.admin.email, &request.admin.first_name, &request.admin.last_name, "admin.");
+        let admin = parse_user(
+            &request.admin.email,
+            &request.admin.first_name,
+            &request.admin.last_name,
+            "admin.",
+        );
         let (name, admin) = match (name, admin) {
             (Ok(name), Ok(admin)) => (name, admin),
             (name, admin) => {
@@ -201,31 +218,49 @@ impl Admin {
             }
         };
         let company_uuid = uuid::Uuid::new_v4();
-        let (company_id, role_id, user_id) =
-            (company_uuid.to_string(), uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+        let (company_id, role_id, user_id) = (
+            company_uuid.to_string(),
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+        );
         let key = keys::KeyMaterial::new("Default key", None);
-        self.store.create_tenant_db(&company::database_name(&company_uuid)).await?;
-        let ids = control::NewCompanyIds { company: &company_id, role: &role_id, user: &user_id };
+        self.store
+            .create_tenant_db(&company::database_name(&company_uuid))
+            .await?;
+        let ids = control::NewCompanyIds {
+            company: &company_id,
+            role: &role_id,
+            user: &user_id,
+        };
         control::create_company(self.store.control(), &ids, &name, &admin, &key.row())
             .await
             .map_err(email_taken(&admin.email))?;
         let db = self.store.control();
-        let company = control::get_company(db, &company_id).await?.ok_or_else(|| AdminError::CompanyNotFound(company_id.clone()))?;
-        let user = control::get_user(db, &user_id).await?.ok_or_else(|| AdminError::UserNotFound(user_id.clone()))?;
+        let company = control::get_company(db, &company_id)
+            .await?
+            .ok_or_else(|| AdminError::CompanyNotFound(company_id.clone()))?;
+        let user = control::get_user(db, &user_id)
+            .await?
+            .ok_or_else(|| AdminError::UserNotFound(user_id.clone()))?;
         let tenant = self.tenants.get(&company_id).await?;
         tenant.upsert_member(user.clone()).await?;
         if request.demo_data {
             tenant.seed_demo(user.clone()).await?;
         }
         tracing::info!(company = %company_id, "company created");
-        Ok(CreatedCompany { api_key: key.created(None), company, user })
+        Ok(CreatedCompany {
+            api_key: key.created(None),
+            company,
+            user,
+        })
     }
 
     /// Companies with counts, oldest first.
     pub async fn list_companies(&self) -> AdminResult<Vec<CompanySummary>> {
         let db = self.store.control();
         let companies = control::list_companies(db).await?;
-        let users: std::collections::HashMap<String, u64> = control::count_users_by_company(db).await?.into_iter().collect();
+        let users: std::collections::HashMap<String, u64> =
+            control::count_users_by_company(db).await?.into_iter().collect();
         let mut out = Vec::with_capacity(companies.len());
         for company in companies {
             let user_count = users.get(&company.id).copied().unwrap_or(0);
@@ -248,11 +283,18 @@ impl Admin {
             None
         };
         let actor_running = self.tenants.is_running(&company.id);
-        Ok(CompanySummary { company, user_count, counts, actor_running })
+        Ok(CompanySummary {
+            company,
+            user_count,
+            counts,
+            actor_running,
+        })
     }
 
     async fn company(&self, id: &str) -> AdminResult<Company> {
-        control::get_company(self.store.control(), id).await?.ok_or_else(|| AdminError::CompanyNotFound(id.to_owned()))
+        control::get_company(self.store.control(), id)
+            .await?
+            .ok_or_else(|| AdminError::CompanyNotFound(id.to_owned()))
     }
 
     /// Suspends a company: its keys stop working at once and its actor stops.
@@ -298,7 +340,12 @@ impl Admin {
         };
         let role = match role {
             Some(role) if control::role_company(db, &role.id).await?.as_deref() == Some(company_id) => role,
-            _ => return Err(AdminError::Validation(vec![detail("roleId", "is not a role of this company")])),
+            _ => {
+                return Err(AdminError::Validation(vec![detail(
+                    "roleId",
+                    "is not a role of this company",
+                )]));
+            }
         };
         let user_id = uuid::Uuid::new_v4().to_string();
         let status = request.status.unwrap_or(UserStatus::Active);
@@ -313,6 +360,8 @@ impl Admin {
 
     /// One user.
     pub async fn user(&self, id: &str) -> AdminResult<User> {
-        control::get_user(self.store.control(), id).await?.ok_or_else(|| AdminError::UserNotFound(id.to_owned()))
+        control::get_user(self.store.control(), id)
+            .await?
+            .ok_or_else(|| AdminError::UserNotFound(id.to_owned()))
     }
 }

@@ -24,8 +24,16 @@ pub struct GeneratedKey {
 /// Draws a new key from the thread's CSPRNG (ChaCha, reseeded from the OS).
 #[must_use]
 pub fn generate() -> GeneratedKey {
-    let plaintext: String = rand::rng().sample_iter(Alphanumeric).take(KEY_LENGTH).map(char::from).collect();
-    GeneratedKey { hash: hash(&plaintext), prefix: plaintext[..PREFIX_LENGTH].to_owned(), plaintext }
+    let plaintext: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(KEY_LENGTH)
+        .map(char::from)
+        .collect();
+    GeneratedKey {
+        hash: hash(&plaintext),
+        prefix: plaintext[..PREFIX_LENGTH].to_owned(),
+        plaintext,
+    }
 }
 
 /// The stored form of a key or token: lowercase hex SHA-256.
@@ -57,7 +65,10 @@ mod tests {
 
     #[test]
     fn keys_use_digits_as_well_as_letters() {
-        let digits = (0..20).flat_map(|_| generate().plaintext.into_bytes()).filter(u8::is_ascii_digit).count();
+        let digits = (0..20)
+            .flat_map(|_| generate().plaintext.into_bytes())
+            .filter(u8::is_ascii_digit)
+            .count();
         assert!(digits > 0, "base62 includes digits");
     }
 

@@ -45,7 +45,10 @@ impl Verifier {
             .time_to_live(Duration::from_secs(settings.cache_ttl_secs))
             .support_invalidation_closures()
             .build();
-        let stamped = Cache::builder().max_capacity(settings.cache_capacity).time_to_live(Duration::from_secs(60)).build();
+        let stamped = Cache::builder()
+            .max_capacity(settings.cache_capacity)
+            .time_to_live(Duration::from_secs(60))
+            .build();
         Self { store, cache, stamped }
     }
 
@@ -86,7 +89,9 @@ impl Verifier {
             UserStatus::Inactive => return Err(AuthError::Inactive),
             UserStatus::PendingAuthorization => return Err(AuthError::Pending),
         }
-        let company = control::get_company(db, &user.company_id).await?.ok_or(AuthError::Invalid)?;
+        let company = control::get_company(db, &user.company_id)
+            .await?
+            .ok_or(AuthError::Invalid)?;
         if company.status == CompanyStatus::Suspended {
             return Err(AuthError::Suspended);
         }
@@ -94,7 +99,13 @@ impl Verifier {
             Some(id) => control::get_role(db, id).await?,
             None => None,
         };
-        Ok(Caller { key_id: key.id, key_expires_at: key.expires_at, user, company, role })
+        Ok(Caller {
+            key_id: key.id,
+            key_expires_at: key.expires_at,
+            user,
+            company,
+            role,
+        })
     }
 
     /// Records the key's (and company's) last use, at most once a minute per key, off the request path.
@@ -123,12 +134,16 @@ impl Verifier {
     /// Drops every cached key of a user.
     pub fn forget_user(&self, user_id: &str) {
         let user_id = user_id.to_owned();
-        let _ = self.cache.invalidate_entries_if(move |_, caller| caller.user.id == user_id);
+        let _ = self
+            .cache
+            .invalidate_entries_if(move |_, caller| caller.user.id == user_id);
     }
 
     /// Drops every cached key of a company.
     pub fn forget_company(&self, company_id: &str) {
         let company_id = company_id.to_owned();
-        let _ = self.cache.invalidate_entries_if(move |_, caller| caller.company.id == company_id);
+        let _ = self
+            .cache
+            .invalidate_entries_if(move |_, caller| caller.company.id == company_id);
     }
 }

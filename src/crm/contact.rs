@@ -36,30 +36,54 @@ impl NewContact {
         notes: Option<&str>,
     ) -> Result<Self, Vec<ErrorDetail>> {
         let mut problems = Vec::new();
-        let at = |field: &str| if prefix.is_empty() { field.to_owned() } else { format!("{prefix}.{field}") };
+        let at = |field: &str| {
+            if prefix.is_empty() {
+                field.to_owned()
+            } else {
+                format!("{prefix}.{field}")
+            }
+        };
         let first_name = first_name.trim().to_owned();
         if first_name.is_empty() || first_name.chars().count() > 200 {
-            problems.push(ErrorDetail { path: at("firstName"), message: "must be 1 to 200 characters".into() });
+            problems.push(ErrorDetail {
+                path: at("firstName"),
+                message: "must be 1 to 200 characters".into(),
+            });
         }
         let last_name = last_name.unwrap_or_default().trim().to_owned();
         if last_name.chars().count() > 200 {
-            problems.push(ErrorDetail { path: at("lastName"), message: "must be at most 200 characters".into() });
+            problems.push(ErrorDetail {
+                path: at("lastName"),
+                message: "must be at most 200 characters".into(),
+            });
         }
         let mut clean = Vec::with_capacity(emails.len());
         for (index, email) in emails.iter().enumerate() {
             let email = email.trim().to_lowercase();
             if !crate::domain::user::is_email(&email) {
-                problems.push(ErrorDetail { path: at(&format!("emails[{index}]")), message: "is not a valid email".into() });
+                problems.push(ErrorDetail {
+                    path: at(&format!("emails[{index}]")),
+                    message: "is not a valid email".into(),
+                });
             } else if !clean.contains(&email) {
                 clean.push(email);
             }
         }
         let notes = notes.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
         if notes.as_ref().is_some_and(|n| n.chars().count() > 65_535) {
-            problems.push(ErrorDetail { path: at("notes"), message: "Notes content exceeds maximum length".into() });
+            problems.push(ErrorDetail {
+                path: at("notes"),
+                message: "Notes content exceeds maximum length".into(),
+            });
         }
         if problems.is_empty() {
-            Ok(Self { id: uuid::Uuid::new_v4().to_string(), first_name, last_name, emails: clean, notes })
+            Ok(Self {
+                id: uuid::Uuid::new_v4().to_string(),
+                first_name,
+                last_name,
+                emails: clean,
+                notes,
+            })
         } else {
             Err(problems)
         }
@@ -148,7 +172,12 @@ fn custom_values<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Ve
     let map = Option::<Map<String, Value>>::deserialize(deserializer)?.unwrap_or_default();
     Ok(map
         .into_iter()
-        .filter_map(|(column_id, value)| value.as_str().map(|v| CustomFieldValue { column_id, value: v.to_owned() }))
+        .filter_map(|(column_id, value)| {
+            value.as_str().map(|v| CustomFieldValue {
+                column_id,
+                value: v.to_owned(),
+            })
+        })
         .collect())
 }
 
@@ -194,7 +223,12 @@ pub async fn by_ids(db: &Surreal<Any>, ids: &[&str]) -> StoreResult<Vec<Contact>
 
 /// One contact.
 pub async fn get(db: &Surreal<Any>, id: &str) -> StoreResult<Option<Contact>> {
-    one(db, &format!("SELECT {DTO} FROM ONLY type::record('contact', $id)"), json!({"id": id})).await
+    one(
+        db,
+        &format!("SELECT {DTO} FROM ONLY type::record('contact', $id)"),
+        json!({"id": id}),
+    )
+    .await
 }
 
 /// One page, newest first (ties broken by id), read in index order.
@@ -210,14 +244,25 @@ pub async fn list_assigned(db: &Surreal<Any>, member_id: &str, page: Page) -> St
          SELECT {DTO} FROM $own ORDER BY createdAt DESC, id LIMIT $limit START $start;
          RETURN count($own);"
     );
-    let mut results = run(db, &sql, json!({"member": member_id, "limit": page.page_size, "start": page.start()})).await?;
+    let mut results = run(
+        db,
+        &sql,
+        json!({"member": member_id, "limit": page.page_size, "start": page.start()}),
+    )
+    .await?;
     let total = results.pop().and_then(|v| v.as_u64()).unwrap_or(0);
-    let items = results.pop().map(serde_json::from_value).transpose()?.unwrap_or_default();
+    let items = results
+        .pop()
+        .map(serde_json::from_value)
+        .transpose()?
+        .unwrap_or_default();
     Ok((items, total))
 }
 
 /// Whether a contact is assigned to a user.
 pub async fn is_assigned(db: &Surreal<Any>, member_id: &str, contact_id: &str) -> StoreResult<bool> {
     let sql = "RETURN type::record('contact', $id) IN type::record('member', $member)->assigned->contact";
-    Ok(one::<bool>(db, sql, json!({"id": contact_id, "member": member_id})).await?.unwrap_or(false))
+    Ok(one::<bool>(db, sql, json!({"id": contact_id, "member": member_id}))
+        .await?
+        .unwrap_or(false))
 }

@@ -9,7 +9,13 @@ use super::{Entity, count_all};
 use crate::domain::User;
 use crate::store::{StoreResult, run};
 
-const ORGANIZATIONS: [&str; 5] = ["North Light Group", "Marlowe & Cole", "Harbor & Line", "Kestrel Studios", "Atlas Mobility"];
+const ORGANIZATIONS: [&str; 5] = [
+    "North Light Group",
+    "Marlowe & Cole",
+    "Harbor & Line",
+    "Kestrel Studios",
+    "Atlas Mobility",
+];
 
 /// (first, last, email, organization index)
 const CONTACTS: [(&str, &str, &str, usize); 8] = [
@@ -24,11 +30,20 @@ const CONTACTS: [(&str, &str, &str, usize); 8] = [
 ];
 
 /// (name, amount, billable hours)
-const SERVICES: [(&str, f64, &str); 3] = [("Discovery", 1200.0, "10"), ("Implementation", 6400.0, "60"), ("Retainer", 2400.0, "150")];
+const SERVICES: [(&str, f64, &str); 3] = [
+    ("Discovery", 1200.0, "10"),
+    ("Implementation", 6400.0, "60"),
+    ("Retainer", 2400.0, "150"),
+];
 
 /// Pipeline stages: (label, colour).
-const STAGES: [(&str, &str); 5] =
-    [("New", "secondary"), ("Qualified", "info"), ("Quoted", "warning"), ("Won", "success"), ("Lost", "destructive")];
+const STAGES: [(&str, &str); 5] = [
+    ("New", "secondary"),
+    ("Qualified", "info"),
+    ("Quoted", "warning"),
+    ("Won", "success"),
+    ("Lost", "destructive"),
+];
 
 /// Task statuses: (label, colour).
 const STATUSES: [(&str, &str); 6] = [
@@ -41,7 +56,8 @@ const STATUSES: [(&str, &str); 6] = [
 ];
 
 /// (name, organization, contacts, [(service, quantity)], stage)
-const DEALS: [(&str, usize, &[usize], &[(usize, f64)], usize); 6] = [
+type DealRow = (&'static str, usize, &'static [usize], &'static [(usize, f64)], usize);
+const DEALS: [DealRow; 6] = [
     ("North Light discovery", 0, &[0, 1], &[(0, 20.0)], 0),
     ("Marlowe full implementation", 1, &[2], &[(1, 4.0)], 1),
     ("Harbor scoping workshop", 2, &[3], &[(0, 5.0), (1, 3.0)], 2),
@@ -51,7 +67,14 @@ const DEALS: [(&str, usize, &[usize], &[(usize, f64)], usize); 6] = [
 ];
 
 /// (name, status, contacts, organizations, deals, services)
-type TaskRow = (&'static str, usize, &'static [usize], &'static [usize], &'static [usize], &'static [usize]);
+type TaskRow = (
+    &'static str,
+    usize,
+    &'static [usize],
+    &'static [usize],
+    &'static [usize],
+    &'static [usize],
+);
 const TASKS: [TaskRow; 10] = [
     ("Intro call", 0, &[0], &[0], &[], &[]),
     ("Send quote", 1, &[2], &[], &[], &[]),
@@ -139,8 +162,11 @@ pub async fn seed(db: &Surreal<Any>, user: &User) -> StoreResult<bool> {
     let service_ids: Vec<String> = SERVICES.iter().map(|_| new_id()).collect();
     let deal_ids: Vec<String> = DEALS.iter().map(|_| new_id()).collect();
 
-    let organizations: Vec<Value> =
-        ORGANIZATIONS.iter().zip(&org_ids).map(|(name, id)| json!({"id": id, "name": name})).collect();
+    let organizations: Vec<Value> = ORGANIZATIONS
+        .iter()
+        .zip(&org_ids)
+        .map(|(name, id)| json!({"id": id, "name": name}))
+        .collect();
     let contacts: Vec<Value> = CONTACTS
         .iter()
         .zip(&contact_ids)

@@ -55,8 +55,12 @@ pub async fn count_all(db: &Surreal<Any>, entity: Entity) -> StoreResult<u64> {
 /// Mirrors a user as a `member` record so that records can be assigned to it.
 pub async fn upsert_member(db: &Surreal<Any>, user: &crate::domain::User) -> StoreResult<()> {
     let sql = "UPSERT type::record('member', $id) SET email = $email, firstName = $firstName, lastName = $lastName";
-    run(db, sql, json!({"id": user.id, "email": user.email, "firstName": user.first_name, "lastName": user.last_name}))
-        .await?;
+    run(
+        db,
+        sql,
+        json!({"id": user.id, "email": user.email, "firstName": user.first_name, "lastName": user.last_name}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -120,6 +124,14 @@ impl<T> PageOf<T> {
     /// Wraps a page of items with its totals.
     pub fn new(items: Vec<T>, page: Page, total: u64) -> Self {
         let total_pages = total.div_ceil(u64::from(page.page_size));
-        Self { items, pagination: Pagination { page: page.page, page_size: page.page_size, total_pages, total } }
+        Self {
+            items,
+            pagination: Pagination {
+                page: page.page,
+                page_size: page.page_size,
+                total_pages,
+                total,
+            },
+        }
     }
 }

@@ -118,7 +118,11 @@ impl Role {
     /// Whether this role grants `action` on `resource`.
     #[must_use]
     pub fn allows(&self, resource: Resource, action: Action) -> bool {
-        self.is_system_role || self.permissions.iter().any(|p| p.resource == resource && p.action == action)
+        self.is_system_role
+            || self
+                .permissions
+                .iter()
+                .any(|p| p.resource == resource && p.action == action)
     }
 
     /// Checks a requirement; on refusal returns the reference's message text
@@ -129,12 +133,18 @@ impl Role {
             Requirement::Any(pairs) => (pairs, false, " OR "),
         };
         let granted = |p: &Permission| self.allows(p.resource, p.action);
-        let ok = if all { pairs.iter().all(granted) } else { pairs.iter().any(granted) };
+        let ok = if all {
+            pairs.iter().all(granted)
+        } else {
+            pairs.iter().any(granted)
+        };
         if ok {
             return Ok(());
         }
-        let wanted: Vec<String> =
-            pairs.iter().map(|p| format!("{} on {}", p.action.as_str(), p.resource.as_str())).collect();
+        let wanted: Vec<String> = pairs
+            .iter()
+            .map(|p| format!("{} on {}", p.action.as_str(), p.resource.as_str()))
+            .collect();
         Err(format!("Access denied. Required permissions: {}", wanted.join(joiner)))
     }
 }
@@ -150,23 +160,43 @@ mod tests {
     use super::*;
 
     fn role(permissions: Vec<Permission>) -> Role {
-        Role { id: "r".into(), name: "Sales".into(), description: None, is_system_role: false, permissions }
+        Role {
+            id: "r".into(),
+            name: "Sales".into(),
+            description: None,
+            is_system_role: false,
+            permissions,
+        }
     }
 
     #[test]
     fn the_system_role_passes_every_check() {
-        let admin = Role { is_system_role: true, ..role(vec![]) };
-        assert!(admin.check(Requirement::All(&[perm(Resource::Api, Action::Delete)])).is_ok());
+        let admin = Role {
+            is_system_role: true,
+            ..role(vec![])
+        };
+        assert!(
+            admin
+                .check(Requirement::All(&[perm(Resource::Api, Action::Delete)]))
+                .is_ok()
+        );
     }
 
     #[test]
     fn a_refusal_names_the_required_permissions_like_the_reference() {
         let reader = role(vec![perm(Resource::Deals, Action::ReadAll)]);
-        let read = [perm(Resource::Contacts, Action::ReadAll), perm(Resource::Contacts, Action::ReadOwn)];
+        let read = [
+            perm(Resource::Contacts, Action::ReadAll),
+            perm(Resource::Contacts, Action::ReadOwn),
+        ];
         assert_eq!(
             reader.check(Requirement::Any(&read)).unwrap_err(),
             "Access denied. Required permissions: readAll on contacts OR readOwn on contacts"
         );
-        assert!(reader.check(Requirement::Any(&[perm(Resource::Deals, Action::ReadAll)])).is_ok());
+        assert!(
+            reader
+                .check(Requirement::Any(&[perm(Resource::Deals, Action::ReadAll)]))
+                .is_ok()
+        );
     }
 }

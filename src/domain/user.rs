@@ -71,14 +71,24 @@ impl NewUser {
         if last_name.chars().count() > 100 {
             problems.push(("lastName", "must be at most 100 characters"));
         }
-        if problems.is_empty() { Ok(Self { email, first_name, last_name }) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(Self {
+                email,
+                first_name,
+                last_name,
+            })
+        } else {
+            Err(problems)
+        }
     }
 }
 
 /// A pragmatic email check: one `@`, a non-empty local part, a dotted domain, no spaces, ≤ 254 characters.
 #[must_use]
 pub fn is_email(text: &str) -> bool {
-    let Some((local, domain)) = text.split_once('@') else { return false };
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
     text.len() <= 254
         && !local.is_empty()
         && !domain.contains('@')

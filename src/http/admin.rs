@@ -24,7 +24,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Creates a company with its first user and API key.
 #[post("/companies")]
-async fn create_company(app: web::Data<AppState>, body: web::Json<NewCompanyRequest>) -> Result<HttpResponse, ApiError> {
+async fn create_company(
+    app: web::Data<AppState>,
+    body: web::Json<NewCompanyRequest>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(app.admin.create_company(&body).await?))
 }
 
@@ -104,7 +107,10 @@ async fn revoke_key(app: web::Data<AppState>, id: web::Path<String>) -> Result<H
 #[post("/companies/{id}/actor/panic")]
 async fn panic_actor(app: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     if !app.settings.testing.fault_injection {
-        return Err(ApiError::new(Code::RouteNotFound, "No route POST /admin/v1/companies/{id}/actor/panic."));
+        return Err(ApiError::new(
+            Code::RouteNotFound,
+            "No route POST /admin/v1/companies/{id}/actor/panic.",
+        ));
     }
     let id = parse_id(&id, "company")?;
     app.admin.get_company(&id).await?;

@@ -54,7 +54,10 @@ async fn rotate(
     Authenticated(caller): Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require(&caller, Requirement::All(&[perm(Resource::Api, Action::Create), perm(Resource::Api, Action::Delete)]))?;
+    require(
+        &caller,
+        Requirement::All(&[perm(Resource::Api, Action::Create), perm(Resource::Api, Action::Delete)]),
+    )?;
     let id = parse_id(&id, "API key")?;
     Ok(HttpResponse::Created().json(app.admin.rotate_key(&id, Some(&caller.user.id)).await?))
 }

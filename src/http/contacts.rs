@@ -14,7 +14,10 @@ use crate::domain::{Action, Resource};
 use crate::error::{ApiError, Code, ErrorDetail};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_many).service(search).service(create_one).service(get_one);
+    cfg.service(create_many)
+        .service(search)
+        .service(create_one)
+        .service(get_one);
 }
 
 /// One contact to create.
@@ -62,19 +65,32 @@ fn parse_items(items: &[CreateContact], prefix: Option<&str>) -> Result<Vec<NewC
     if let Some(prefix) = prefix
         && (items.is_empty() || items.len() > 100)
     {
-        let detail = ErrorDetail { path: prefix.to_owned(), message: "must hold 1 to 100 items".to_owned() };
+        let detail = ErrorDetail {
+            path: prefix.to_owned(),
+            message: "must hold 1 to 100 items".to_owned(),
+        };
         return Err(ApiError::validation(vec![detail]));
     }
     let mut parsed = Vec::with_capacity(items.len());
     let mut details = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let path = prefix.map(|p| format!("{p}[{index}]")).unwrap_or_default();
-        match NewContact::parse(&path, &item.first_name, item.last_name.as_deref(), &item.emails, item.notes.as_deref()) {
+        match NewContact::parse(
+            &path,
+            &item.first_name,
+            item.last_name.as_deref(),
+            &item.emails,
+            item.notes.as_deref(),
+        ) {
             Ok(contact) => parsed.push(contact),
             Err(problems) => details.extend(problems),
         }
     }
-    if details.is_empty() { Ok(parsed) } else { Err(ApiError::validation(details)) }
+    if details.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(ApiError::validation(details))
+    }
 }
 
 const CREATE: [crate::domain::Permission; 1] = [perm(Resource::Contacts, Action::Create)];
@@ -116,8 +132,12 @@ async fn search(
     let scope = read_scope(&caller, Resource::Contacts)?;
     let request = body.map(web::Json::into_inner).unwrap_or_default();
     let (page, size) = request.pagination.map_or((None, None), |p| (p.page, p.page_size));
-    let page = Page::parse(page, size)
-        .map_err(|(path, message)| ApiError::validation(vec![ErrorDetail { path: path.to_owned(), message }]))?;
+    let page = Page::parse(page, size).map_err(|(path, message)| {
+        ApiError::validation(vec![ErrorDetail {
+            path: path.to_owned(),
+            message,
+        }])
+    })?;
     let tenant = app.tenants.get(&caller.company.id).await?;
     let result = match scope {
         ReadScope::All => tenant.list_contacts(page).await?,

@@ -11,13 +11,20 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default().limit(limit).error_handler(|error, _req| {
         let api = match &error {
             JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-                ApiError::new(Code::PayloadTooLarge, format!("The request body is larger than {limit} bytes."))
+                ApiError::new(
+                    Code::PayloadTooLarge,
+                    format!("The request body is larger than {limit} bytes."),
+                )
             }
-            JsonPayloadError::ContentType => {
-                ApiError::new(Code::InvalidContentType, "The request body must be sent as application/json.")
-            }
+            JsonPayloadError::ContentType => ApiError::new(
+                Code::InvalidContentType,
+                "The request body must be sent as application/json.",
+            ),
             JsonPayloadError::Deserialize(inner) => ApiError::new(Code::InvalidJson, json_message(inner)),
-            other => ApiError::new(Code::InvalidJson, format!("The request body could not be read: {other}")),
+            other => ApiError::new(
+                Code::InvalidJson,
+                format!("The request body could not be read: {other}"),
+            ),
         };
         api.into()
     })
@@ -47,7 +54,11 @@ pub fn query_config() -> web::QueryConfig {
 
 /// Fallback for unknown routes.
 pub async fn route_not_found(req: HttpRequest) -> HttpResponse {
-    ApiError::new(Code::RouteNotFound, format!("No route {} {}.", req.method(), req.path())).error_response()
+    ApiError::new(
+        Code::RouteNotFound,
+        format!("No route {} {}.", req.method(), req.path()),
+    )
+    .error_response()
 }
 
 /// Parses a path id as a UUID.

@@ -20,7 +20,9 @@ use crate::rate_limit::Decision;
 const PUBLIC: &[&str] = &["/api/v1/openapi"];
 
 fn state(req: &ServiceRequest) -> Arc<AppState> {
-    req.app_data::<web::Data<AppState>>().map(|d| d.clone().into_inner()).unwrap_or_else(|| unreachable!("AppState is registered"))
+    req.app_data::<web::Data<AppState>>()
+        .map(|d| d.clone().into_inner())
+        .unwrap_or_else(|| unreachable!("AppState is registered"))
 }
 
 fn set_headers(headers: &mut actix_web::http::header::HeaderMap, decision: Decision) {
@@ -45,7 +47,10 @@ fn refuse<B>(req: ServiceRequest, error: &ApiError, decision: Decision) -> Servi
 
 fn rate_limited(decision: Decision) -> ApiError {
     let seconds = decision.retry_after.unwrap_or(1);
-    let mut error = ApiError::new(Code::RateLimited, format!("Too many requests; retry in {seconds} seconds."));
+    let mut error = ApiError::new(
+        Code::RateLimited,
+        format!("Too many requests; retry in {seconds} seconds."),
+    );
     error.retry_after = Some(seconds);
     error
 }
@@ -90,7 +95,9 @@ pub async fn admin_gate(
     let app = state(&req);
     let error = match bearer(req.headers()) {
         None | Some("") => Some(AuthError::MissingAdminToken),
-        Some(token) if !constant_time_eq(&api_key::hash(token), &app.admin_token_hash) => Some(AuthError::InvalidAdminToken),
+        Some(token) if !constant_time_eq(&api_key::hash(token), &app.admin_token_hash) => {
+            Some(AuthError::InvalidAdminToken)
+        }
         Some(_) => None,
     };
     if let Some(error) = error {

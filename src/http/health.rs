@@ -22,6 +22,10 @@ async fn readyz(app: web::Data<AppState>) -> HttpResponse {
     if app.store.ready().await {
         HttpResponse::Ok().json(json!({"status": "ready", "tenantsRunning": app.tenants.running()}))
     } else {
-        ApiError::new(Code::NotReady, "The database is not reachable or its schema is not applied.").error_response()
+        ApiError::new(
+            Code::NotReady,
+            "The database is not reachable or its schema is not applied.",
+        )
+        .error_response()
     }
 }

@@ -50,7 +50,11 @@ pub fn configure(state: Arc<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(errors::path_config())
             .app_data(errors::query_config())
             .configure(health::configure)
-            .service(web::scope("/admin/v1").wrap(actix_web::middleware::from_fn(gate::admin_gate)).configure(admin::configure))
+            .service(
+                web::scope("/admin/v1")
+                    .wrap(actix_web::middleware::from_fn(gate::admin_gate))
+                    .configure(admin::configure),
+            )
             .service(
                 web::scope("/api/v1")
                     .wrap(actix_web::middleware::from_fn(gate::api_gate))

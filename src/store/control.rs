@@ -101,12 +101,22 @@ pub async fn create_company(
 
 /// Every company, oldest first.
 pub async fn list_companies(db: &Surreal<Any>) -> StoreResult<Vec<Company>> {
-    rows(db, &format!("SELECT {COMPANY_FIELDS} FROM company ORDER BY createdAt"), json!({})).await
+    rows(
+        db,
+        &format!("SELECT {COMPANY_FIELDS} FROM company ORDER BY createdAt"),
+        json!({}),
+    )
+    .await
 }
 
 /// One company.
 pub async fn get_company(db: &Surreal<Any>, id: &str) -> StoreResult<Option<Company>> {
-    one(db, &format!("SELECT {COMPANY_FIELDS} FROM ONLY type::record('company', $id)"), json!({"id": id})).await
+    one(
+        db,
+        &format!("SELECT {COMPANY_FIELDS} FROM ONLY type::record('company', $id)"),
+        json!({"id": id}),
+    )
+    .await
 }
 
 /// Sets a company's status; `None` when it does not exist.
@@ -132,8 +142,12 @@ pub async fn delete_company(db: &Surreal<Any>, id: &str) -> StoreResult<()> {
 
 /// Stamps a company's last activity.
 pub async fn touch_company(db: &Surreal<Any>, id: &str) -> StoreResult<()> {
-    run(db, "UPDATE type::record('company', $id) SET lastActivityAt = time::now() WHERE id != NONE", json!({"id": id}))
-        .await?;
+    run(
+        db,
+        "UPDATE type::record('company', $id) SET lastActivityAt = time::now() WHERE id != NONE",
+        json!({"id": id}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -162,7 +176,12 @@ pub async fn create_user(
 
 /// One user.
 pub async fn get_user(db: &Surreal<Any>, id: &str) -> StoreResult<Option<User>> {
-    one(db, &format!("SELECT {USER_FIELDS} FROM ONLY type::record('user', $id)"), json!({"id": id})).await
+    one(
+        db,
+        &format!("SELECT {USER_FIELDS} FROM ONLY type::record('user', $id)"),
+        json!({"id": id}),
+    )
+    .await
 }
 
 /// A company's users, by creation.
@@ -179,13 +198,23 @@ pub async fn count_users_by_company(db: &Surreal<Any>) -> StoreResult<Vec<(Strin
         company_id: String,
         count: u64,
     }
-    let found: Vec<Row> = rows(db, "SELECT companyId, count() AS count FROM user GROUP BY companyId", json!({})).await?;
+    let found: Vec<Row> = rows(
+        db,
+        "SELECT companyId, count() AS count FROM user GROUP BY companyId",
+        json!({}),
+    )
+    .await?;
     Ok(found.into_iter().map(|r| (r.company_id, r.count)).collect())
 }
 
 /// One role.
 pub async fn get_role(db: &Surreal<Any>, id: &str) -> StoreResult<Option<Role>> {
-    one(db, &format!("SELECT {ROLE_FIELDS} FROM ONLY type::record('role', $id)"), json!({"id": id})).await
+    one(
+        db,
+        &format!("SELECT {ROLE_FIELDS} FROM ONLY type::record('role', $id)"),
+        json!({"id": id}),
+    )
+    .await
 }
 
 /// A company's system role.
@@ -244,13 +273,22 @@ pub async fn revoke_key(db: &Surreal<Any>, id: &str) -> StoreResult<()> {
 
 /// Hashes of a company's keys (to drop them from the cache).
 pub async fn key_hashes_of_company(db: &Surreal<Any>, company_id: &str) -> StoreResult<Vec<String>> {
-    rows(db, "SELECT VALUE hash FROM api_key WHERE companyId = $company", json!({"company": company_id})).await
+    rows(
+        db,
+        "SELECT VALUE hash FROM api_key WHERE companyId = $company",
+        json!({"company": company_id}),
+    )
+    .await
 }
 
 /// Stamps a key's last use.
 pub async fn touch_key(db: &Surreal<Any>, id: &str) -> StoreResult<()> {
-    run(db, "UPDATE type::record('api_key', $id) SET lastUsedAt = time::now() WHERE id != NONE", json!({"id": id}))
-        .await?;
+    run(
+        db,
+        "UPDATE type::record('api_key', $id) SET lastUsedAt = time::now() WHERE id != NONE",
+        json!({"id": id}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -261,11 +299,21 @@ pub async fn admin_token_hash(db: &Surreal<Any>) -> StoreResult<Option<String>> 
 
 /// Stores the hash of a newly generated admin token.
 pub async fn set_admin_token_hash(db: &Surreal<Any>, hash: &str) -> StoreResult<()> {
-    run(db, "UPSERT admin_token:current SET hash = $hash, createdAt = time::now()", json!({"hash": hash})).await?;
+    run(
+        db,
+        "UPSERT admin_token:current SET hash = $hash, createdAt = time::now()",
+        json!({"hash": hash}),
+    )
+    .await?;
     Ok(())
 }
 
 /// The company a role belongs to.
 pub async fn role_company(db: &Surreal<Any>, role_id: &str) -> StoreResult<Option<String>> {
-    one(db, "SELECT VALUE companyId FROM ONLY type::record('role', $id)", json!({"id": role_id})).await
+    one(
+        db,
+        "SELECT VALUE companyId FROM ONLY type::record('role', $id)",
+        json!({"id": role_id}),
+    )
+    .await
 }

@@ -21,11 +21,20 @@ pub struct SchemaSet {
 pub const CONTROL: SchemaSet = SchemaSet {
     version: 1,
     files: &[
-        ("010_company.surql", include_str!("../../schema/control/010_company.surql")),
+        (
+            "010_company.surql",
+            include_str!("../../schema/control/010_company.surql"),
+        ),
         ("020_user.surql", include_str!("../../schema/control/020_user.surql")),
         ("030_role.surql", include_str!("../../schema/control/030_role.surql")),
-        ("040_api_key.surql", include_str!("../../schema/control/040_api_key.surql")),
-        ("050_platform.surql", include_str!("../../schema/control/050_platform.surql")),
+        (
+            "040_api_key.surql",
+            include_str!("../../schema/control/040_api_key.surql"),
+        ),
+        (
+            "050_platform.surql",
+            include_str!("../../schema/control/050_platform.surql"),
+        ),
     ],
 };
 
@@ -33,9 +42,15 @@ pub const CONTROL: SchemaSet = SchemaSet {
 pub const TENANT: SchemaSet = SchemaSet {
     version: 1,
     files: &[
-        ("010_entities.surql", include_str!("../../schema/tenant/010_entities.surql")),
+        (
+            "010_entities.surql",
+            include_str!("../../schema/tenant/010_entities.surql"),
+        ),
         ("020_edges.surql", include_str!("../../schema/tenant/020_edges.surql")),
-        ("030_custom_columns.surql", include_str!("../../schema/tenant/030_custom_columns.surql")),
+        (
+            "030_custom_columns.surql",
+            include_str!("../../schema/tenant/030_custom_columns.surql"),
+        ),
     ],
 };
 
@@ -79,7 +94,12 @@ pub async fn ensure(db: &Surreal<Any>, set: &SchemaSet) -> StoreResult<bool> {
         tracing::debug!(file = name, "applying schema");
         db.query(*text).await?.check()?;
     }
-    run(db, RECORD_APPLIED, json!({"version": set.version, "checksum": set.checksum()})).await?;
+    run(
+        db,
+        RECORD_APPLIED,
+        json!({"version": set.version, "checksum": set.checksum()}),
+    )
+    .await?;
     Ok(true)
 }
 

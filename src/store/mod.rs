@@ -5,12 +5,12 @@
 pub mod control;
 pub mod migrate;
 
+use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use surrealdb::Surreal;
-use surrealdb::types::QueryError;
 use surrealdb::engine::any::Any;
-use secrecy::ExposeSecret;
+use surrealdb::types::QueryError;
 
 use crate::config::DatabaseSettings;
 use crate::error::{Code, ErrorCode};
@@ -65,12 +65,24 @@ impl Store {
                 })
                 .await?;
         }
-        control.query(format!("DEFINE NAMESPACE IF NOT EXISTS `{}`", settings.namespace.replace('`', ""))).await?.check()?;
+        control
+            .query(format!(
+                "DEFINE NAMESPACE IF NOT EXISTS `{}`",
+                settings.namespace.replace('`', "")
+            ))
+            .await?
+            .check()?;
         control.use_ns(settings.namespace.clone()).await?;
-        control.query(format!("DEFINE DATABASE IF NOT EXISTS {CONTROL_DB}")).await?.check()?;
+        control
+            .query(format!("DEFINE DATABASE IF NOT EXISTS {CONTROL_DB}"))
+            .await?
+            .check()?;
         control.use_db(CONTROL_DB).await?;
         migrate::ensure(&control, &migrate::CONTROL).await?;
-        Ok(Self { control, namespace: settings.namespace.clone() })
+        Ok(Self {
+            control,
+            namespace: settings.namespace.clone(),
+        })
     }
 
     /// The session on the control database.
@@ -82,14 +94,20 @@ impl Store {
     /// Creates a company's database if it does not exist. `name` comes from [`crate::domain::company::database_name`].
     pub async fn create_tenant_db(&self, name: &str) -> StoreResult<()> {
         debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-        self.control.query(format!("DEFINE DATABASE IF NOT EXISTS {name}")).await?.check()?;
+        self.control
+            .query(format!("DEFINE DATABASE IF NOT EXISTS {name}"))
+            .await?
+            .check()?;
         Ok(())
     }
 
     /// Removes a company's database and everything in it.
     pub async fn remove_tenant_db(&self, name: &str) -> StoreResult<()> {
         debug_assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-        self.control.query(format!("REMOVE DATABASE IF EXISTS {name}")).await?.check()?;
+        self.control
+            .query(format!("REMOVE DATABASE IF EXISTS {name}"))
+            .await?
+            .check()?;
         Ok(())
     }
 
@@ -104,7 +122,9 @@ impl Store {
 
     /// Whether the control database answers and carries the current schema.
     pub async fn ready(&self) -> bool {
-        migrate::is_current(&self.control, &migrate::CONTROL).await.unwrap_or(false)
+        migrate::is_current(&self.control, &migrate::CONTROL)
+            .await
+            .unwrap_or(false)
     }
 }
 
@@ -116,9 +136,8 @@ pub async fn run(db: &Surreal<Any>, sql: &str, vars: Value) -> StoreResult<Vec<V
     let mut errors: Vec<(usize, surrealdb::Error)> = response.take_errors().into_iter().collect();
     if !errors.is_empty() {
         errors.sort_by_key(|(index, _)| *index);
-        let skipped = |e: &surrealdb::Error| {
-            matches!(e.query_details(), Some(QueryError::NotExecuted | QueryError::Cancelled))
-        };
+        let skipped =
+            |e: &surrealdb::Error| matches!(e.query_details(), Some(QueryError::NotExecuted | QueryError::Cancelled));
         let position = errors.iter().position(|(_, e)| !skipped(e)).unwrap_or(0);
         return Err(classify(errors.swap_remove(position).1));
     }
@@ -135,7 +154,10 @@ pub async fn rows<T: DeserializeOwned>(db: &Surreal<Any>, sql: &str, vars: Value
     let last = run(db, sql, vars).await?.pop().unwrap_or(Value::Null);
     Ok(match last {
         Value::Null => Vec::new(),
-        Value::Array(items) => items.into_iter().map(serde_json::from_value).collect::<Result<_, _>>()?,
+        Value::Array(items) => items
+            .into_iter()
+            .map(serde_json::from_value)
+            .collect::<Result<_, _>>()?,
         one => vec![serde_json::from_value(one)?],
     })
 }

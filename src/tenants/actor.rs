@@ -46,7 +46,10 @@ impl Actor for TenantActor {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         let mut map = self.map.lock();
-        if map.get(&self.shared.company_id).is_some_and(|e| e.generation == self.generation) {
+        if map
+            .get(&self.shared.company_id)
+            .is_some_and(|e| e.generation == self.generation)
+        {
             map.remove(&self.shared.company_id);
         }
         tracing::debug!(company = %self.shared.company_id, "tenant actor stopped");

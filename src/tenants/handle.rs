@@ -30,7 +30,11 @@ pub struct TenantShared {
 
 impl TenantShared {
     pub(super) fn new(company_id: String, db: Surreal<Any>) -> Self {
-        Self { company_id, db, counts: Mutex::new(HashMap::new()) }
+        Self {
+            company_id,
+            db,
+            counts: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Adjusts a held count after a committed write (no-op while the count is not loaded yet).
@@ -71,8 +75,18 @@ pub struct TenantHandle {
 }
 
 impl TenantHandle {
-    pub(super) fn new(addr: Addr<TenantActor>, shared: Arc<TenantShared>, last_used: Arc<AtomicU64>, epoch: Instant) -> Self {
-        Self { addr, shared, last_used, epoch }
+    pub(super) fn new(
+        addr: Addr<TenantActor>,
+        shared: Arc<TenantShared>,
+        last_used: Arc<AtomicU64>,
+        epoch: Instant,
+    ) -> Self {
+        Self {
+            addr,
+            shared,
+            last_used,
+            epoch,
+        }
     }
 
     /// Marks the company as used now (postpones idle eviction).
@@ -129,7 +143,10 @@ impl TenantHandle {
     }
 
     /// Creates contacts, all or none.
-    pub async fn create_contacts(&self, items: Vec<crm::contact::NewContact>) -> Result<Vec<crm::contact::Contact>, TenantError> {
+    pub async fn create_contacts(
+        &self,
+        items: Vec<crm::contact::NewContact>,
+    ) -> Result<Vec<crm::contact::Contact>, TenantError> {
         self.write(move |shared| {
             Box::pin(async move {
                 let created = crm::contact::create(&shared.db, &items).await?;
@@ -191,6 +208,7 @@ impl TenantHandle {
 
     /// Makes the actor panic inside a write (fault injection for tests).
     pub async fn panic_for_test(&self) -> Result<(), TenantError> {
-        self.write::<(), _>(|_| Box::pin(async { panic!("fault injection: tenant actor panic") })).await
+        self.write::<(), _>(|_| Box::pin(async { panic!("fault injection: tenant actor panic") }))
+            .await
     }
 }

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use actix::{Actor, Addr, Arbiter};
 use parking_lot::Mutex;
 
+use super::TenantError;
 use super::actor::{ActorMap, Stop, TenantActor};
 use super::handle::{TenantHandle, TenantShared};
-use super::TenantError;
 use crate::config::TenantSettings;
 use crate::store::Store;
 
@@ -65,7 +65,11 @@ impl TenantRegistry {
             return Ok(handle);
         }
         let uuid = uuid::Uuid::parse_str(company_id).map_err(|_| TenantError::Gone)?;
-        let session = self.inner.store.open_tenant(&crate::domain::company::database_name(&uuid)).await?;
+        let session = self
+            .inner
+            .store
+            .open_tenant(&crate::domain::company::database_name(&uuid))
+            .await?;
         let mut map = self.inner.map.lock();
         if let Some(entry) = map.get(company_id).filter(|e| e.addr.connected()) {
             return Ok(entry.handle.clone());
@@ -85,7 +89,14 @@ impl TenantRegistry {
         };
         let addr = TenantActor::start_in_arbiter(&self.arbiter(), move |_| actor);
         let handle = TenantHandle::new(addr.clone(), shared, last_used, self.inner.epoch);
-        map.insert(company_id.to_owned(), Entry { addr, handle: handle.clone(), generation });
+        map.insert(
+            company_id.to_owned(),
+            Entry {
+                addr,
+                handle: handle.clone(),
+                generation,
+            },
+        );
         Ok(handle)
     }
 
@@ -133,7 +144,11 @@ impl TenantRegistry {
     /// Whether this company's actor is running.
     #[must_use]
     pub fn is_running(&self, company_id: &str) -> bool {
-        self.inner.map.lock().get(company_id).is_some_and(|e| e.addr.connected())
+        self.inner
+            .map
+            .lock()
+            .get(company_id)
+            .is_some_and(|e| e.addr.connected())
     }
 
     /// Stops every actor after its queued writes, then the arbiters.

@@ -13,7 +13,11 @@ async fn an_actor_that_panics_is_replaced_and_earlier_writes_survive() {
     let company = app.create_company("Crashy").await;
     let before = app.create_contact(&company.key, "Before").await;
 
-    let response = app.admin(Method::POST, &format!("/admin/v1/companies/{}/actor/panic", company.id)).send().await.unwrap();
+    let response = app
+        .admin(Method::POST, &format!("/admin/v1/companies/{}/actor/panic", company.id))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let outcome: Value = response.json().await.unwrap();
     assert_eq!(outcome["panicked"], true);
@@ -31,7 +35,10 @@ async fn a_panic_in_one_company_leaves_other_companies_served() {
     let crashy = app.create_company("Crashy").await;
     let calm = app.create_companies_on_every_arbiter().await;
 
-    app.admin(Method::POST, &format!("/admin/v1/companies/{}/actor/panic", crashy.id)).send().await.unwrap();
+    app.admin(Method::POST, &format!("/admin/v1/companies/{}/actor/panic", crashy.id))
+        .send()
+        .await
+        .unwrap();
 
     for company in &calm {
         app.create_contact(&company.key, "Still here").await;
@@ -55,7 +62,11 @@ async fn a_stopped_actor_is_restarted_on_the_next_request() {
 
 #[actix_web::test]
 async fn idle_actors_stop_after_the_timeout_and_restart_transparently() {
-    let app = spawn_with(&[("CM_TENANTS__IDLE_TIMEOUT_SECS", "1"), ("CM_TENANTS__SWEEP_INTERVAL_SECS", "1")]).await;
+    let app = spawn_with(&[
+        ("CM_TENANTS__IDLE_TIMEOUT_SECS", "1"),
+        ("CM_TENANTS__SWEEP_INTERVAL_SECS", "1"),
+    ])
+    .await;
     let company = app.create_company("Sleepy").await;
     app.create_contact(&company.key, "Rested").await;
     assert!(app.state.tenants.is_running(&company.id));

@@ -8,9 +8,15 @@ use crate::helpers::{assert_error, spawn_app};
 #[actix_web::test]
 async fn a_created_company_comes_with_a_working_key_shown_once() {
     let app = spawn_app().await;
-    let body = json!({"name": "Acme", "admin": {"email": "Owner@Acme.example", "firstName": "Olga", "lastName": "Owner"}});
+    let body =
+        json!({"name": "Acme", "admin": {"email": "Owner@Acme.example", "firstName": "Olga", "lastName": "Owner"}});
 
-    let response = app.admin(Method::POST, "/admin/v1/companies").json(&body).send().await.unwrap();
+    let response = app
+        .admin(Method::POST, "/admin/v1/companies")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), 201);
     let created: Value = response.json().await.unwrap();
@@ -22,16 +28,33 @@ async fn a_created_company_comes_with_a_working_key_shown_once() {
     assert_eq!(key.len(), 64);
     assert_eq!(created["apiKey"]["prefix"], &key[..8]);
 
-    let me: Value = app.api(Method::GET, key, "/api/v1/users/me").send().await.unwrap().json().await.unwrap();
+    let me: Value = app
+        .api(Method::GET, key, "/api/v1/users/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["firstName"], "Olga");
     assert_eq!(me["roleName"], "Admin");
     assert_eq!(me["companyId"], created["company"]["id"]);
 
     let user_id = created["user"]["id"].as_str().unwrap();
-    let keys: Value = app.admin(Method::GET, &format!("/admin/v1/users/{user_id}/api-keys")).send().await.unwrap().json().await.unwrap();
+    let keys: Value = app
+        .admin(Method::GET, &format!("/admin/v1/users/{user_id}/api-keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let listed = keys["apiKeys"][0].as_object().unwrap();
     assert_eq!(listed["prefix"], &key[..8]);
-    assert!(!listed.contains_key("key") && !listed.contains_key("hash"), "listing never shows the key: {listed:?}");
+    assert!(
+        !listed.contains_key("key") && !listed.contains_key("hash"),
+        "listing never shows the key: {listed:?}"
+    );
 }
 
 #[actix_web::test]
@@ -40,10 +63,22 @@ async fn admin_routes_refuse_a_missing_or_wrong_token() {
 
     let missing = app.client.get(app.url("/admin/v1/companies")).send().await.unwrap();
     assert_error(missing, 401, "missing_admin_token").await;
-    let wrong = app.client.get(app.url("/admin/v1/companies")).bearer_auth("nope").send().await.unwrap();
+    let wrong = app
+        .client
+        .get(app.url("/admin/v1/companies"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
     assert_error(wrong, 401, "invalid_admin_token").await;
     let company = app.create_company("Keyed").await;
-    let api_key_as_admin = app.client.get(app.url("/admin/v1/companies")).bearer_auth(&company.key).send().await.unwrap();
+    let api_key_as_admin = app
+        .client
+        .get(app.url("/admin/v1/companies"))
+        .bearer_auth(&company.key)
+        .send()
+        .await
+        .unwrap();
     assert_error(api_key_as_admin, 401, "invalid_admin_token").await;
 }
 
@@ -54,13 +89,33 @@ async fn companies_are_listed_with_counts_and_last_activity() {
     app.create_contact(&company.key, "Ann").await;
     app.create_contact(&company.key, "Bob").await;
 
-    let listed: Value = app.admin(Method::GET, "/admin/v1/companies").send().await.unwrap().json().await.unwrap();
-    let entry = listed["companies"].as_array().unwrap().iter().find(|c| c["id"] == company.id.as_str()).unwrap().clone();
+    let listed: Value = app
+        .admin(Method::GET, "/admin/v1/companies")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = listed["companies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == company.id.as_str())
+        .unwrap()
+        .clone();
     assert_eq!(entry["counts"]["contacts"], 2);
     assert_eq!(entry["counts"]["deals"], 0);
     assert_eq!(entry["userCount"], 1);
 
-    let one: Value = app.admin(Method::GET, &format!("/admin/v1/companies/{}", company.id)).send().await.unwrap().json().await.unwrap();
+    let one: Value = app
+        .admin(Method::GET, &format!("/admin/v1/companies/{}", company.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(one["counts"]["contacts"], 2);
     // Activity is stamped off the request path; give it a moment.
     let mut stamped = one["lastActivityAt"].is_string();
@@ -69,7 +124,14 @@ async fn companies_are_listed_with_counts_and_last_activity() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let again: Value = app.admin(Method::GET, &format!("/admin/v1/companies/{}", company.id)).send().await.unwrap().json().await.unwrap();
+        let again: Value = app
+            .admin(Method::GET, &format!("/admin/v1/companies/{}", company.id))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         stamped = again["lastActivityAt"].is_string();
     }
     assert!(stamped, "last activity is recorded");
@@ -79,12 +141,30 @@ async fn companies_are_listed_with_counts_and_last_activity() {
 async fn a_demo_company_gets_the_sample_data_set() {
     let app = spawn_app().await;
     let body = json!({"name": "Demo", "demoData": true, "admin": {"email": "demo-test@example.com", "firstName": "D"}});
-    let created: Value = app.admin(Method::POST, "/admin/v1/companies").json(&body).send().await.unwrap().json().await.unwrap();
+    let created: Value = app
+        .admin(Method::POST, "/admin/v1/companies")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = created["company"]["id"].as_str().unwrap();
 
-    let one: Value = app.admin(Method::GET, &format!("/admin/v1/companies/{id}")).send().await.unwrap().json().await.unwrap();
+    let one: Value = app
+        .admin(Method::GET, &format!("/admin/v1/companies/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
 
-    assert_eq!(one["counts"], json!({"contacts": 8, "organizations": 5, "deals": 6, "services": 3, "tasks": 10}));
+    assert_eq!(
+        one["counts"],
+        json!({"contacts": 8, "organizations": 5, "deals": 6, "services": 3, "tasks": 10})
+    );
     let key = created["apiKey"]["key"].as_str().unwrap();
     let page: Value = app
         .api(Method::POST, key, "/api/v1/contacts/search")
@@ -95,7 +175,12 @@ async fn a_demo_company_gets_the_sample_data_set() {
         .json()
         .await
         .unwrap();
-    let alex = page["items"].as_array().unwrap().iter().find(|c| c["firstName"] == "Alex").unwrap();
+    let alex = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["firstName"] == "Alex")
+        .unwrap();
     assert_eq!(alex["organizations"][0]["name"], "North Light Group");
     assert_eq!(alex["deals"][0]["name"], "North Light discovery");
     assert_eq!(alex["users"][0]["id"], created["user"]["id"]);
@@ -106,16 +191,44 @@ async fn a_demo_company_gets_the_sample_data_set() {
 async fn suspending_a_company_locks_its_keys_until_it_is_resumed() {
     let app = spawn_app().await;
     let company = app.create_company("Paused").await;
-    assert_eq!(app.api(Method::GET, &company.key, "/api/v1/users/me").send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.api(Method::GET, &company.key, "/api/v1/users/me")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
-    let suspended = app.admin(Method::POST, &format!("/admin/v1/companies/{}/suspend", company.id)).send().await.unwrap();
+    let suspended = app
+        .admin(Method::POST, &format!("/admin/v1/companies/{}/suspend", company.id))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(suspended.status(), 200);
-    let refused = app.api(Method::GET, &company.key, "/api/v1/users/me").send().await.unwrap();
+    let refused = app
+        .api(Method::GET, &company.key, "/api/v1/users/me")
+        .send()
+        .await
+        .unwrap();
     assert_error(refused, 401, "company_suspended").await;
-    assert!(!app.state.tenants.is_running(&company.id), "a suspended company has no actor");
+    assert!(
+        !app.state.tenants.is_running(&company.id),
+        "a suspended company has no actor"
+    );
 
-    app.admin(Method::POST, &format!("/admin/v1/companies/{}/resume", company.id)).send().await.unwrap();
-    assert_eq!(app.api(Method::GET, &company.key, "/api/v1/users/me").send().await.unwrap().status(), 200);
+    app.admin(Method::POST, &format!("/admin/v1/companies/{}/resume", company.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.api(Method::GET, &company.key, "/api/v1/users/me")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[actix_web::test]
@@ -124,14 +237,30 @@ async fn deleting_a_company_removes_it_and_its_keys() {
     let company = app.create_company("Doomed").await;
     app.create_contact(&company.key, "Gone").await;
 
-    let deleted = app.admin(Method::DELETE, &format!("/admin/v1/companies/{}", company.id)).send().await.unwrap();
+    let deleted = app
+        .admin(Method::DELETE, &format!("/admin/v1/companies/{}", company.id))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 200);
 
-    let missing = app.admin(Method::GET, &format!("/admin/v1/companies/{}", company.id)).send().await.unwrap();
+    let missing = app
+        .admin(Method::GET, &format!("/admin/v1/companies/{}", company.id))
+        .send()
+        .await
+        .unwrap();
     assert_error(missing, 404, "company_not_found").await;
-    let refused = app.api(Method::GET, &company.key, "/api/v1/users/me").send().await.unwrap();
+    let refused = app
+        .api(Method::GET, &company.key, "/api/v1/users/me")
+        .send()
+        .await
+        .unwrap();
     assert_error(refused, 401, "invalid_api_key").await;
-    let again = app.admin(Method::DELETE, &format!("/admin/v1/companies/{}", company.id)).send().await.unwrap();
+    let again = app
+        .admin(Method::DELETE, &format!("/admin/v1/companies/{}", company.id))
+        .send()
+        .await
+        .unwrap();
     assert_error(again, 404, "company_not_found").await;
 }
 
@@ -139,16 +268,35 @@ async fn deleting_a_company_removes_it_and_its_keys() {
 async fn bad_company_requests_get_field_errors() {
     let app = spawn_app().await;
     let cases = [
-        (json!({"name": " ", "admin": {"email": "a@b.example", "firstName": "A"}}), "name"),
-        (json!({"name": "X", "admin": {"email": "not-an-email", "firstName": "A"}}), "admin.email"),
-        (json!({"name": "X", "admin": {"email": "a@b.example", "firstName": ""}}), "admin.firstName"),
+        (
+            json!({"name": " ", "admin": {"email": "a@b.example", "firstName": "A"}}),
+            "name",
+        ),
+        (
+            json!({"name": "X", "admin": {"email": "not-an-email", "firstName": "A"}}),
+            "admin.email",
+        ),
+        (
+            json!({"name": "X", "admin": {"email": "a@b.example", "firstName": ""}}),
+            "admin.firstName",
+        ),
     ];
     for (body, path) in cases {
-        let response = app.admin(Method::POST, "/admin/v1/companies").json(&body).send().await.unwrap();
+        let response = app
+            .admin(Method::POST, "/admin/v1/companies")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let error = assert_error(response, 400, "validation_failed").await;
         assert_eq!(error["details"][0]["path"], path, "{body}");
     }
-    let unknown = app.admin(Method::POST, "/admin/v1/companies").json(&json!({"name": "X"})).send().await.unwrap();
+    let unknown = app
+        .admin(Method::POST, "/admin/v1/companies")
+        .json(&json!({"name": "X"}))
+        .send()
+        .await
+        .unwrap();
     assert_error(unknown, 400, "invalid_json").await;
 }
 
@@ -158,10 +306,20 @@ async fn emails_are_unique_across_companies() {
     let a = app.create_company("A").await;
     let b = app.create_company("B").await;
     let body = json!({"email": "twin@example.com", "firstName": "T"});
-    let first = app.admin(Method::POST, &format!("/admin/v1/companies/{}/users", a.id)).json(&body).send().await.unwrap();
+    let first = app
+        .admin(Method::POST, &format!("/admin/v1/companies/{}/users", a.id))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), 201);
 
-    let second = app.admin(Method::POST, &format!("/admin/v1/companies/{}/users", b.id)).json(&body).send().await.unwrap();
+    let second = app
+        .admin(Method::POST, &format!("/admin/v1/companies/{}/users", b.id))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
 
     assert_error(second, 409, "email_taken").await;
 }
@@ -171,11 +329,36 @@ async fn unknown_and_malformed_ids_are_told_apart() {
     let app = spawn_app().await;
     let unknown = uuid::Uuid::new_v4();
     let cases = [
-        (Method::GET, format!("/admin/v1/companies/{unknown}"), 404, "company_not_found"),
-        (Method::POST, format!("/admin/v1/companies/{unknown}/suspend"), 404, "company_not_found"),
-        (Method::GET, format!("/admin/v1/users/{unknown}/api-keys"), 404, "user_not_found"),
-        (Method::DELETE, format!("/admin/v1/api-keys/{unknown}"), 404, "api_key_not_found"),
-        (Method::GET, "/admin/v1/companies/not-a-uuid".to_owned(), 400, "invalid_path"),
+        (
+            Method::GET,
+            format!("/admin/v1/companies/{unknown}"),
+            404,
+            "company_not_found",
+        ),
+        (
+            Method::POST,
+            format!("/admin/v1/companies/{unknown}/suspend"),
+            404,
+            "company_not_found",
+        ),
+        (
+            Method::GET,
+            format!("/admin/v1/users/{unknown}/api-keys"),
+            404,
+            "user_not_found",
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/v1/api-keys/{unknown}"),
+            404,
+            "api_key_not_found",
+        ),
+        (
+            Method::GET,
+            "/admin/v1/companies/not-a-uuid".to_owned(),
+            400,
+            "invalid_path",
+        ),
     ];
     for (method, path, status, code) in cases {
         let response = app.admin(method, &path).send().await.unwrap();
@@ -188,11 +371,32 @@ async fn revoked_keys_stop_working_at_once() {
     let app = spawn_app().await;
     let company = app.create_company("Revoker").await;
     let (user_id, key) = app.create_user_with_key(&company.id, json!({})).await;
-    assert_eq!(app.api(Method::GET, &key, "/api/v1/users/me").send().await.unwrap().status(), 200);
-    let keys: Value = app.admin(Method::GET, &format!("/admin/v1/users/{user_id}/api-keys")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        app.api(Method::GET, &key, "/api/v1/users/me")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let keys: Value = app
+        .admin(Method::GET, &format!("/admin/v1/users/{user_id}/api-keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let key_id = keys["apiKeys"][0]["id"].as_str().unwrap();
 
-    let revoked: Value = app.admin(Method::DELETE, &format!("/admin/v1/api-keys/{key_id}")).send().await.unwrap().json().await.unwrap();
+    let revoked: Value = app
+        .admin(Method::DELETE, &format!("/admin/v1/api-keys/{key_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
 
     assert!(revoked["revokedAt"].is_string());
     let refused = app.api(Method::GET, &key, "/api/v1/users/me").send().await.unwrap();

@@ -11,8 +11,16 @@ fn binary() -> Command {
 }
 
 fn run_json(store: &str, args: &[&str]) -> Value {
-    let output = binary().args(["--database-url", store, "admin"]).args(args).output().expect("runs");
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let output = binary()
+        .args(["--database-url", store, "admin"])
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("JSON output")
 }
 
@@ -21,7 +29,19 @@ fn operators_create_list_suspend_and_key_companies_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("surrealkv://{}", dir.path().join("store").display());
 
-    let created = run_json(&store, &["company", "create", "--name", "Cli Co", "--email", "cli@example.com", "--first-name", "Cli"]);
+    let created = run_json(
+        &store,
+        &[
+            "company",
+            "create",
+            "--name",
+            "Cli Co",
+            "--email",
+            "cli@example.com",
+            "--first-name",
+            "Cli",
+        ],
+    );
     let company = created["company"]["id"].as_str().unwrap();
     let user = created["user"]["id"].as_str().unwrap();
     assert_eq!(created["apiKey"]["key"].as_str().unwrap().len(), 64);
@@ -37,7 +57,10 @@ fn operators_create_list_suspend_and_key_companies_from_the_command_line() {
     let suspended = run_json(&store, &["company", "suspend", company]);
     assert_eq!(suspended["status"], "suspended");
 
-    let output = binary().args(["--database-url", &store, "admin", "company", "get", "nope"]).output().unwrap();
+    let output = binary()
+        .args(["--database-url", &store, "admin", "company", "get", "nope"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let error: Value = serde_json::from_slice(&output.stderr).expect("errors are JSON");
     assert_eq!(error["code"], "company_not_found");
@@ -45,7 +68,10 @@ fn operators_create_list_suspend_and_key_companies_from_the_command_line() {
 
 #[test]
 fn a_wrong_setting_fails_at_start_naming_the_setting() {
-    let cases = [("CM_DATABASE__URL", "postgres://db", "database.url"), ("CM_SERVER__LISTEN", "nowhere", "server.listen")];
+    let cases = [
+        ("CM_DATABASE__URL", "postgres://db", "database.url"),
+        ("CM_SERVER__LISTEN", "nowhere", "server.listen"),
+    ];
     for (var, value, setting) in cases {
         let output = binary().env(var, value).arg("--no-demo").output().unwrap();
         assert!(!output.status.success(), "{var}={value} must fail");

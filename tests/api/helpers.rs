@@ -51,7 +51,8 @@ pub fn settings(vars: &[(&str, &str)]) -> Settings {
         no_demo: map.get("CM_DEMO__ENABLED").is_none_or(|v| v != "true"),
         config_file: None,
     };
-    Settings::load_with_env(&overrides, config::Environment::with_prefix("CM").source(Some(map))).expect("test settings")
+    Settings::load_with_env(&overrides, config::Environment::with_prefix("CM").source(Some(map)))
+        .expect("test settings")
 }
 
 /// Starts a server with default test settings.
@@ -66,19 +67,32 @@ pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
 
 /// Starts a server with these settings.
 pub async fn start(settings: Settings) -> TestApp {
-    let app = Application::build(settings).await.expect("server builds");
+    serve(Application::build(settings).await.expect("server builds"))
+}
+
+/// Serves a built application in the background.
+pub fn serve(app: Application) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     let handle = app.handle();
     let stopped = actix_web::rt::spawn(app.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), state, handle, stopped }
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        state,
+        handle,
+        stopped,
+    }
 }
 
 impl TestApp {
     /// Stops the server gracefully and waits until it has stopped.
     pub async fn stop(self) {
         self.handle.stop(true).await;
-        self.stopped.await.expect("server task").expect("server stopped cleanly");
+        self.stopped
+            .await
+            .expect("server task")
+            .expect("server stopped cleanly");
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -99,7 +113,12 @@ impl TestApp {
     pub async fn create_company(&self, name: &str) -> TestCompany {
         let email = format!("admin-{}@example.com", uuid::Uuid::new_v4().simple());
         let body = json!({"name": name, "admin": {"email": email, "firstName": "Ada", "lastName": "Admin"}});
-        let response = self.admin(reqwest::Method::POST, "/admin/v1/companies").json(&body).send().await.unwrap();
+        let response = self
+            .admin(reqwest::Method::POST, "/admin/v1/companies")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 201, "company creation");
         let created: Value = response.json().await.unwrap();
         TestCompany {
@@ -116,8 +135,12 @@ impl TestApp {
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }
-        let response =
-            self.admin(reqwest::Method::POST, &format!("/admin/v1/companies/{company}/users")).json(&body).send().await.unwrap();
+        let response = self
+            .admin(reqwest::Method::POST, &format!("/admin/v1/companies/{company}/users"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 201, "user creation");
         let user: Value = response.json().await.unwrap();
         let user_id = user["id"].as_str().unwrap().to_owned();
@@ -154,7 +177,12 @@ impl TestApp {
             .unwrap();
         assert_eq!(response.status(), 200, "contact search");
         let page: Value = response.json().await.unwrap();
-        let ids = page["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+        let ids = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
         (ids, page["pagination"]["total"].as_u64().unwrap())
     }
 }

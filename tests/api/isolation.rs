@@ -13,7 +13,11 @@ async fn two_companies_writing_concurrently_never_see_each_others_records() {
     const EACH: usize = 120;
 
     let writes = (0..EACH * 2).map(|i| {
-        let (company, name) = if i % 2 == 0 { (&a, format!("alpha-{i}")) } else { (&b, format!("beta-{i}")) };
+        let (company, name) = if i % 2 == 0 {
+            (&a, format!("alpha-{i}"))
+        } else {
+            (&b, format!("beta-{i}"))
+        };
         let app = &app;
         async move { app.create_contact(&company.key, &name).await }
     });
@@ -26,15 +30,28 @@ async fn two_companies_writing_concurrently_never_see_each_others_records() {
         let id = contact["id"].as_str().unwrap().to_owned();
         let alpha = contact["firstName"].as_str().unwrap().starts_with("alpha");
         let (mine, theirs) = if alpha { (&a, &b) } else { (&b, &a) };
-        let seen_by_owner = app.api(Method::GET, &mine.key, &format!("/api/v1/contacts/{id}")).send().await.unwrap();
+        let seen_by_owner = app
+            .api(Method::GET, &mine.key, &format!("/api/v1/contacts/{id}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(seen_by_owner.status(), 200);
-        let seen_by_other = app.api(Method::GET, &theirs.key, &format!("/api/v1/contacts/{id}")).send().await.unwrap();
+        let seen_by_other = app
+            .api(Method::GET, &theirs.key, &format!("/api/v1/contacts/{id}"))
+            .send()
+            .await
+            .unwrap();
         assert_error(seen_by_other, 404, "record_not_found").await;
     }
     // The first pages hold only the owner's contacts.
     let names_of = |ids: &[String]| -> Vec<bool> {
         ids.iter()
-            .map(|id| created.iter().find(|c| c["id"] == id.as_str()).unwrap()["firstName"].as_str().unwrap().starts_with("alpha"))
+            .map(|id| {
+                created.iter().find(|c| c["id"] == id.as_str()).unwrap()["firstName"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("alpha")
+            })
             .collect()
     };
     assert!(names_of(&a_ids).iter().all(|alpha| *alpha));

@@ -1,5 +1,6 @@
 //! Black-box tests: a real server on a random port, real HTTP, a real SurrealDB engine.
 //! One test binary so it links once.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod actors;
 mod admin;

@@ -16,7 +16,11 @@ async fn a_spent_quota_gets_429_with_retry_after_and_other_keys_are_unaffected()
 
     let mut remaining = Vec::new();
     for _ in 0..5 {
-        let response = app.api(Method::GET, &busy.key, "/api/v1/users/me").send().await.unwrap();
+        let response = app
+            .api(Method::GET, &busy.key, "/api/v1/users/me")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(header(&response, "ratelimit-limit"), Some(5));
         assert!(header(&response, "ratelimit-reset").is_some());
@@ -24,13 +28,21 @@ async fn a_spent_quota_gets_429_with_retry_after_and_other_keys_are_unaffected()
     }
     assert_eq!(remaining, [4, 3, 2, 1, 0]);
 
-    let refused = app.api(Method::GET, &busy.key, "/api/v1/users/me").send().await.unwrap();
+    let refused = app
+        .api(Method::GET, &busy.key, "/api/v1/users/me")
+        .send()
+        .await
+        .unwrap();
     let retry_after = header(&refused, "retry-after").expect("Retry-After");
     assert!((1..=2).contains(&retry_after), "{retry_after}");
     assert_eq!(header(&refused, "ratelimit-remaining"), Some(0));
     assert_error(refused, 429, "rate_limited").await;
 
-    let other = app.api(Method::GET, &quiet.key, "/api/v1/users/me").send().await.unwrap();
+    let other = app
+        .api(Method::GET, &quiet.key, "/api/v1/users/me")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), 200);
     assert_eq!(header(&other, "ratelimit-remaining"), Some(4));
 }
@@ -50,5 +62,12 @@ async fn failed_authentication_is_limited_per_ip() {
     assert_error(refused, 429, "rate_limited").await;
 
     // A valid key is limited by its own quota, not the IP's.
-    assert_eq!(app.api(Method::GET, &company.key, "/api/v1/users/me").send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.api(Method::GET, &company.key, "/api/v1/users/me")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
