@@ -29,8 +29,20 @@ pub struct Settings {
     pub log: LogSettings,
     /// First-run demo company.
     pub demo: DemoSettings,
+    /// MCP endpoint.
+    pub mcp: McpSettings,
     /// Test-only switches.
     pub testing: TestingSettings,
+}
+
+/// MCP endpoint settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpSettings {
+    /// Host names (besides loopback and the public URL's host) accepted in the `Host` header.
+    pub allowed_hosts: Vec<String>,
+    /// Extra exact origins accepted in the `Origin` header (origins on allowed hosts are always accepted).
+    pub allowed_origins: Vec<String>,
 }
 
 /// HTTP server settings.
@@ -182,7 +194,14 @@ impl Settings {
         if let Some(file) = &overrides.config_file {
             builder = builder.add_source(config::File::from(file.as_path()).required(true));
         }
-        builder = builder.add_source(env.prefix_separator("_").separator("__").try_parsing(true));
+        builder = builder.add_source(
+            env.prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("mcp.allowed_hosts")
+                .with_list_parse_key("mcp.allowed_origins"),
+        );
         if let Some(listen) = &overrides.listen {
             builder = builder.set_override("server.listen", listen.as_str())?;
         }

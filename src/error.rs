@@ -53,6 +53,8 @@ codes! {
     CompanyNotFound, NOT_FOUND, "company_not_found", "List companies with GET /admin/v1/companies to find a valid id.";
     UserNotFound, NOT_FOUND, "user_not_found", "List the company's users to find a valid id.";
     ApiKeyNotFound, NOT_FOUND, "api_key_not_found", "List API keys to find a valid id.";
+    RoleNotFound, NOT_FOUND, "role_not_found", "List roles with GET /api/v1/roles to find a valid id.";
+    Conflict, CONFLICT, "conflict", "The change conflicts with existing data; see the message.";
     RecordNotFound, NOT_FOUND, "record_not_found", "Search the entity to find a valid id of this company.";
     RouteNotFound, NOT_FOUND, "route_not_found", "See GET /api/v1/openapi for the routes this server offers.";
     MethodNotAllowed, METHOD_NOT_ALLOWED, "method_not_allowed", "See GET /api/v1/openapi for the methods this route accepts.";

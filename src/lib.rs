@@ -8,6 +8,7 @@ pub mod crm;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mcp;
 pub mod rate_limit;
 pub mod startup;
 pub mod store;

@@ -64,6 +64,11 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             n => n,
         };
+        let document = http::openapi::document(&settings.public_url());
+        let openapi = serde_json::to_vec(&document)?;
+        let docs_html = utoipa_scalar::Scalar::new(document).to_html();
+        let catalog = crate::mcp::catalog::Catalog::build();
+        let mcp_tools_json = serde_json::to_string(&catalog.list)?;
         let state = Arc::new(AppState {
             settings,
             store,
@@ -72,6 +77,11 @@ impl Application {
             limits,
             admin,
             admin_token_hash,
+            openapi,
+            docs_html,
+            mcp_tools: catalog.list,
+            mcp_tools_json,
+            mcp_names: catalog.names,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -2,6 +2,8 @@
 //! `/api/v1/api-keys` routes and the `customermates admin` command line.
 
 pub mod keys;
+pub mod profile;
+pub mod roles;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +16,7 @@ use crate::store::{Store, StoreError, control};
 use crate::tenants::{Counts, TenantError, TenantRegistry};
 
 pub use keys::{CreatedKey, NewKeyRequest};
+pub use profile::CompanyProfile;
 
 /// A failure of an administrative operation.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,12 @@ pub enum AdminError {
     /// The email belongs to another user.
     #[error("A user with email {0} already exists.")]
     EmailTaken(String),
+    /// No such role in this company.
+    #[error("Role {0} not found.")]
+    RoleNotFound(String),
+    /// The change conflicts with existing data.
+    #[error("{0}")]
+    Conflict(String),
     /// The company must be active for this.
     #[error("Company {0} is suspended.")]
     CompanyNotActive(String),
@@ -51,6 +60,8 @@ impl ErrorCode for AdminError {
             Self::CompanyNotFound(_) => Code::CompanyNotFound,
             Self::UserNotFound(_) => Code::UserNotFound,
             Self::KeyNotFound(_) => Code::ApiKeyNotFound,
+            Self::RoleNotFound(_) => Code::RoleNotFound,
+            Self::Conflict(_) => Code::Conflict,
             Self::EmailTaken(_) => Code::EmailTaken,
             Self::CompanyNotActive(_) => Code::CompanyNotActive,
             Self::Store(e) => e.code(),

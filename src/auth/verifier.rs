@@ -147,3 +147,11 @@ impl Verifier {
             .invalidate_entries_if(move |_, caller| caller.company.id == company_id);
     }
 }
+
+impl Caller {
+    /// The caller's access inside their company.
+    #[must_use]
+    pub fn access(&self) -> crate::crm::access::Access {
+        crate::crm::access::Access { user_id: self.user.id.clone(), role: self.role.clone() }
+    }
+}

@@ -1,7 +1,17 @@
 //! The CRM records of one company: entities, their graph links, paging.
 
-pub mod contact;
+pub mod access;
+pub mod columns;
+pub mod custom;
 pub mod demo;
+pub mod dto;
+pub mod events;
+pub mod input;
+pub mod notes;
+pub mod query;
+pub mod service;
+pub mod spec;
+pub mod write;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -12,7 +22,7 @@ use utoipa::ToSchema;
 use crate::store::{StoreResult, one, run};
 
 /// The five record kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Entity {
     /// People.

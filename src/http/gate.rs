@@ -69,8 +69,14 @@ pub async fn api_gate(
             app.limits.check_ip(ip)
         }
     };
-    if decision.retry_after.is_some() {
-        return Ok(refuse(req, &rate_limited(decision), decision));
+    if let Some(seconds) = decision.retry_after {
+        // MCP clients read a tool result better than a 429 (some disable the server on it): mark the request
+        // and let the endpoint answer tool calls with the wait.
+        if outcome.is_ok() && req.path() == "/api/v1/mcp" {
+            req.extensions_mut().insert(super::mcp::RateLimited(seconds));
+        } else {
+            return Ok(refuse(req, &rate_limited(decision), decision));
+        }
     }
     match outcome {
         Ok(caller) => {

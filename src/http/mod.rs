@@ -2,10 +2,13 @@
 
 mod admin;
 mod api_keys;
-mod contacts;
+mod columns;
+mod entities;
 mod errors;
 mod gate;
 mod health;
+pub mod mcp;
+pub mod openapi;
 mod policy;
 mod users;
 
@@ -38,6 +41,16 @@ pub struct AppState {
     pub admin: Admin,
     /// SHA-256 of the admin token.
     pub admin_token_hash: String,
+    /// The OpenAPI document, serialised once.
+    pub openapi: Vec<u8>,
+    /// The interactive API docs page.
+    pub docs_html: String,
+    /// The MCP `tools/list` result.
+    pub mcp_tools: serde_json::Value,
+    /// The same, serialised once.
+    pub mcp_tools_json: String,
+    /// MCP tool names, in order.
+    pub mcp_names: Vec<String>,
 }
 
 /// Registers every route.
@@ -55,14 +68,28 @@ pub fn configure(state: Arc<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(actix_web::middleware::from_fn(gate::admin_gate))
                     .configure(admin::configure),
             )
+            .configure(mcp::configure)
             .service(
                 web::scope("/api/v1")
                     .wrap(actix_web::middleware::from_fn(gate::api_gate))
+                    .route("/openapi", web::get().to(openapi_json))
                     .configure(users::configure)
                     .configure(api_keys::configure)
-                    .configure(contacts::configure)
+                    .configure(columns::configure)
+                    .configure(entities::configure)
                     .default_service(web::to(errors::route_not_found)),
             )
+            .route("/docs", web::get().to(docs))
             .default_service(web::to(errors::route_not_found));
     }
+}
+
+/// The OpenAPI 3.1 document (no key needed).
+async fn openapi_json(app: web::Data<AppState>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().content_type("application/json").body(app.openapi.clone())
+}
+
+/// Interactive API documentation (Scalar; the page loads its script in the browser).
+async fn docs(app: web::Data<AppState>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().content_type("text/html; charset=utf-8").body(app.docs_html.clone())
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use utoipa::ToSchema;
@@ -316,4 +316,80 @@ pub async fn role_company(db: &Surreal<Any>, role_id: &str) -> StoreResult<Optio
         json!({"id": role_id}),
     )
     .await
+}
+
+/// A company's roles: the system role first, then by name.
+pub async fn list_roles(db: &Surreal<Any>, company_id: &str) -> StoreResult<Vec<Value>> {
+    let sql = "SELECT record::id(id) AS id, name, description, isSystemRole, permissions, createdAt, updatedAt
+               FROM role WHERE companyId = $company ORDER BY isSystemRole DESC, name";
+    rows(db, sql, json!({"company": company_id})).await
+}
+
+/// One role as a DTO, with its company.
+pub async fn role_dto(db: &Surreal<Any>, id: &str) -> StoreResult<Option<Value>> {
+    let sql = "SELECT record::id(id) AS id, companyId, name, description, isSystemRole, permissions, createdAt, updatedAt
+               FROM ONLY type::record('role', $id)";
+    one(db, sql, json!({"id": id})).await
+}
+
+/// Creates or replaces a custom role's name, description and permissions.
+pub async fn save_role(db: &Surreal<Any>, company_id: &str, id: &str, name: &str, description: &str, permissions: &[crate::domain::Permission]) -> StoreResult<()> {
+    let sql = "UPSERT type::record('role', $id) SET companyId = $company, name = $name, description = $description,
+               isSystemRole = false, permissions = $permissions, updatedAt = time::now()";
+    run(db, sql, json!({"id": id, "company": company_id, "name": name, "description": description, "permissions": permissions})).await?;
+    Ok(())
+}
+
+/// Deletes a role.
+pub async fn delete_role(db: &Surreal<Any>, id: &str) -> StoreResult<()> {
+    run(db, "DELETE type::record('role', $id)", json!({"id": id})).await?;
+    Ok(())
+}
+
+/// Users holding a role.
+pub async fn users_with_role(db: &Surreal<Any>, role_id: &str) -> StoreResult<Vec<User>> {
+    let sql = format!("SELECT {USER_FIELDS} FROM user WHERE roleId = $role");
+    rows(db, &sql, json!({"role": role_id})).await
+}
+
+/// Sets a user's role and status.
+pub async fn set_user_access(db: &Surreal<Any>, id: &str, role_id: Option<&str>, status: UserStatus) -> StoreResult<Option<User>> {
+    let mut vars = json!({"id": id, "status": status});
+    if let Some(role) = role_id {
+        vars["role"] = json!(role);
+    }
+    let sql = format!(
+        "UPDATE type::record('user', $id) SET roleId = <option<string>> $role, status = $status, updatedAt = time::now() WHERE id != NONE;
+         SELECT {USER_FIELDS} FROM ONLY type::record('user', $id)"
+    );
+    one(db, &sql, vars).await
+}
+
+/// A company's profile for the `get_company` tool.
+pub async fn company_profile(db: &Surreal<Any>, id: &str) -> StoreResult<Option<Value>> {
+    let sql = "SELECT record::id(id) AS id, name, street, city, postalCode, country, currency, createdAt, updatedAt
+               FROM ONLY type::record('company', $id)";
+    one(db, sql, json!({"id": id})).await
+}
+
+/// Updates a company's profile.
+pub async fn set_company_profile(db: &Surreal<Any>, id: &str, profile: &Value) -> StoreResult<()> {
+    let sql = "UPDATE type::record('company', $id) MERGE $profile WHERE id != NONE;
+               UPDATE type::record('company', $id) SET updatedAt = time::now() WHERE id != NONE;";
+    run(db, sql, json!({"id": id, "profile": profile})).await?;
+    Ok(())
+}
+
+/// Updates a user's own profile fields.
+pub async fn set_user_profile(db: &Surreal<Any>, id: &str, first: &str, last: &str, country: &str, avatar: Option<&str>) -> StoreResult<Option<User>> {
+    let mut vars = json!({"id": id, "first": first, "last": last, "country": country});
+    if let Some(avatar) = avatar {
+        vars["avatar"] = json!(avatar);
+    }
+    let sql = format!(
+        "UPDATE type::record('user', $id) SET firstName = $first, lastName = $last, country = $country,
+             avatarUrl = <option<string>> $avatar, updatedAt = time::now() WHERE id != NONE;
+         SELECT {USER_FIELDS} FROM ONLY type::record('user', $id)"
+    );
+    one(db, &sql, vars).await
 }

@@ -51,6 +51,7 @@ pub const TENANT: SchemaSet = SchemaSet {
             "030_custom_columns.surql",
             include_str!("../../schema/tenant/030_custom_columns.surql"),
         ),
+        ("040_outbox.surql", include_str!("../../schema/tenant/040_outbox.surql")),
     ],
 };
 

@@ -22,10 +22,10 @@ pub const CONTROL_DB: &str = "control";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The engine reported an error.
-    #[error("database error")]
+    #[error("database error: {0}")]
     Db(#[from] surrealdb::Error),
     /// The database returned data of an unexpected shape.
-    #[error("unexpected data from the database")]
+    #[error("unexpected data from the database: {0}")]
     Decode(#[from] serde_json::Error),
     /// A unique index refused the write.
     #[error("a record with this value already exists")]
@@ -128,11 +128,29 @@ impl Store {
     }
 }
 
+/// Something queries can run on: a session, or an open transaction of one.
+pub trait Db {
+    /// Starts a query.
+    fn sql<'a>(&'a self, sql: &'a str) -> surrealdb::method::Query<'a, Any>;
+}
+
+impl Db for Surreal<Any> {
+    fn sql<'a>(&'a self, sql: &'a str) -> surrealdb::method::Query<'a, Any> {
+        self.query(sql)
+    }
+}
+
+impl Db for surrealdb::method::Transaction<Any> {
+    fn sql<'a>(&'a self, sql: &'a str) -> surrealdb::method::Query<'a, Any> {
+        self.query(sql)
+    }
+}
+
 /// Runs one query with bound variables and returns every statement's result as JSON, in order.
 /// When a statement fails, the error reported is the one that caused the failure, not the
 /// "not executed" of the statements a failed transaction skipped.
-pub async fn run(db: &Surreal<Any>, sql: &str, vars: Value) -> StoreResult<Vec<Value>> {
-    let mut response = db.query(sql).bind(vars).await?;
+pub async fn run(db: &impl Db, sql: &str, vars: Value) -> StoreResult<Vec<Value>> {
+    let mut response = db.sql(sql).bind(vars).await?;
     let mut errors: Vec<(usize, surrealdb::Error)> = response.take_errors().into_iter().collect();
     if !errors.is_empty() {
         errors.sort_by_key(|(index, _)| *index);
@@ -150,7 +168,7 @@ pub async fn run(db: &Surreal<Any>, sql: &str, vars: Value) -> StoreResult<Vec<V
 }
 
 /// Runs a query whose last statement returns rows, and decodes them.
-pub async fn rows<T: DeserializeOwned>(db: &Surreal<Any>, sql: &str, vars: Value) -> StoreResult<Vec<T>> {
+pub async fn rows<T: DeserializeOwned>(db: &impl Db, sql: &str, vars: Value) -> StoreResult<Vec<T>> {
     let last = run(db, sql, vars).await?.pop().unwrap_or(Value::Null);
     Ok(match last {
         Value::Null => Vec::new(),
@@ -163,7 +181,7 @@ pub async fn rows<T: DeserializeOwned>(db: &Surreal<Any>, sql: &str, vars: Value
 }
 
 /// Runs a query whose last statement returns at most one row.
-pub async fn one<T: DeserializeOwned>(db: &Surreal<Any>, sql: &str, vars: Value) -> StoreResult<Option<T>> {
+pub async fn one<T: DeserializeOwned>(db: &impl Db, sql: &str, vars: Value) -> StoreResult<Option<T>> {
     Ok(rows(db, sql, vars).await?.into_iter().next())
 }
 

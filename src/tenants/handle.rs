@@ -3,19 +3,25 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix::Addr;
 use futures::future::LocalBoxFuture;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
+use serde_json::Value;
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use utoipa::ToSchema;
 
 use super::TenantError;
 use super::actor::{TenantActor, Write};
+use crate::crm::access::Access;
+use crate::crm::custom::{Column, ColumnChange, ColumnType, NewColumn};
+use crate::crm::query::QueryInput;
+use crate::crm::service::{Company, Configuration, CrmError, CrmResult, SearchResult, WriteRequest};
+use crate::crm::write::Outcome;
 use crate::crm::{self, Entity};
 
 /// What the actor owns: the company's session and its cached state.
@@ -26,6 +32,11 @@ pub struct TenantShared {
     pub db: Surreal<Any>,
     /// Record counts per entity, kept current by the writes (which all pass through the actor).
     counts: Mutex<HashMap<Entity, u64>>,
+    /// Custom column definitions, loaded once and replaced by column writes.
+    columns: RwLock<Option<Arc<Vec<Column>>>>,
+    /// Last outbox sequence number used.
+    seq: AtomicU64,
+    seq_loaded: AtomicBool,
 }
 
 impl TenantShared {
@@ -34,11 +45,14 @@ impl TenantShared {
             company_id,
             db,
             counts: Mutex::new(HashMap::new()),
+            columns: RwLock::new(None),
+            seq: AtomicU64::new(0),
+            seq_loaded: AtomicBool::new(false),
         }
     }
 
     /// Adjusts a held count after a committed write (no-op while the count is not loaded yet).
-    pub fn adjust_count(&self, entity: Entity, delta: i64) {
+    fn adjust_count(&self, entity: Entity, delta: i64) {
         if let Some(count) = self.counts.lock().get_mut(&entity) {
             *count = count.saturating_add_signed(delta);
         }
@@ -46,6 +60,29 @@ impl TenantShared {
 
     fn cached_count(&self, entity: Entity) -> Option<u64> {
         self.counts.lock().get(&entity).copied()
+    }
+
+    fn cached_columns(&self) -> Option<Arc<Vec<Column>>> {
+        self.columns.read().clone()
+    }
+
+    /// Loads columns (on the actor) unless cached.
+    async fn load_columns(&self) -> CrmResult<Arc<Vec<Column>>> {
+        if let Some(columns) = self.cached_columns() {
+            return Ok(columns);
+        }
+        let columns = Arc::new(crm::columns::list(&self.db).await?);
+        *self.columns.write() = Some(columns.clone());
+        Ok(columns)
+    }
+
+    async fn load_seq(&self) -> CrmResult<()> {
+        if !self.seq_loaded.load(Ordering::Acquire) {
+            let last = crm::service::last_seq(&self.db).await?;
+            self.seq.store(last, Ordering::Release);
+            self.seq_loaded.store(true, Ordering::Release);
+        }
+        Ok(())
     }
 }
 
@@ -74,19 +111,18 @@ pub struct TenantHandle {
     epoch: Instant,
 }
 
-impl TenantHandle {
-    pub(super) fn new(
-        addr: Addr<TenantActor>,
-        shared: Arc<TenantShared>,
-        last_used: Arc<AtomicU64>,
-        epoch: Instant,
-    ) -> Self {
-        Self {
-            addr,
-            shared,
-            last_used,
-            epoch,
+impl From<TenantError> for CrmError {
+    fn from(error: TenantError) -> Self {
+        match error {
+            TenantError::Store(error) => Self::Store(error),
+            _ => Self::Unavailable,
         }
+    }
+}
+
+impl TenantHandle {
+    pub(super) fn new(addr: Addr<TenantActor>, shared: Arc<TenantShared>, last_used: Arc<AtomicU64>, epoch: Instant) -> Self {
+        Self { addr, shared, last_used, epoch }
     }
 
     /// Marks the company as used now (postpones idle eviction).
@@ -142,49 +178,101 @@ impl TenantHandle {
         })
     }
 
-    /// Creates contacts, all or none.
-    pub async fn create_contacts(
-        &self,
-        items: Vec<crm::contact::NewContact>,
-    ) -> Result<Vec<crm::contact::Contact>, TenantError> {
+    /// The company's custom columns (cached; loaded through the actor the first time).
+    pub async fn columns(&self) -> CrmResult<Arc<Vec<Column>>> {
+        if let Some(columns) = self.shared.cached_columns() {
+            return Ok(columns);
+        }
+        self.write(|shared| Box::pin(async move { shared.load_columns().await })).await?
+    }
+
+    /// An entity's configuration for a caller.
+    pub async fn configuration(&self, entity: Entity, access: &Access) -> CrmResult<Configuration> {
+        self.touch();
+        let columns = self.columns().await?;
+        Company { id: &self.shared.company_id, db: &self.shared.db, columns: &columns }.configuration(entity, access)
+    }
+
+    /// A page of records with filters, search, sort and total.
+    pub async fn search(&self, entity: Entity, input: &QueryInput, access: &Access) -> CrmResult<SearchResult> {
+        self.touch();
+        let columns = self.columns().await?;
+        let held = self.count(entity).await?;
+        let company = Company { id: &self.shared.company_id, db: &self.shared.db, columns: &columns };
+        Ok(company.search(entity, input, access, Some(held)).await?.0)
+    }
+
+    /// Records by id (`None` where missing or not visible).
+    pub async fn get(&self, entity: Entity, ids: &[String], access: &Access) -> CrmResult<Vec<Option<Value>>> {
+        self.touch();
+        let columns = self.columns().await?;
+        Company { id: &self.shared.company_id, db: &self.shared.db, columns: &columns }.get(entity, ids, access).await
+    }
+
+    /// Applies a write: checked in full, then one transaction with its events.
+    pub async fn apply(&self, access: Access, request: WriteRequest) -> CrmResult<Outcome> {
         self.write(move |shared| {
             Box::pin(async move {
-                let created = crm::contact::create(&shared.db, &items).await?;
-                shared.adjust_count(Entity::Contact, i64::try_from(created.len()).unwrap_or(i64::MAX));
-                Ok(created)
+                let columns = shared.load_columns().await?;
+                shared.load_seq().await?;
+                let entity = match &request {
+                    WriteRequest::Create { entity, .. }
+                    | WriteRequest::Update { entity, .. }
+                    | WriteRequest::Delete { entity, .. }
+                    | WriteRequest::Link { entity, .. } => *entity,
+                };
+                let company = Company { id: &shared.company_id, db: &shared.db, columns: &columns };
+                let outcome = company.write(&access, &shared.seq, request).await?;
+                shared.adjust_count(entity, outcome.count_delta);
+                Ok(outcome)
             })
         })
         .await?
     }
 
-    /// One page of contacts, newest first, with the total.
-    pub async fn list_contacts(&self, page: crm::Page) -> Result<crm::PageOf<crm::contact::Contact>, TenantError> {
-        self.touch();
-        let items = crm::contact::list(&self.shared.db, page).await?;
-        let total = self.count(Entity::Contact).await?;
-        Ok(crm::PageOf::new(items, page, total))
+    /// Custom columns, optionally of one entity.
+    pub async fn list_columns(&self, entity: Option<Entity>) -> CrmResult<Vec<Column>> {
+        let columns = self.columns().await?;
+        Ok(columns.iter().filter(|c| entity.is_none_or(|e| c.entity_type == e)).cloned().collect())
     }
 
-    /// One page of the contacts assigned to a user, with their number.
-    pub async fn list_assigned_contacts(
-        &self,
-        member_id: &str,
-        page: crm::Page,
-    ) -> Result<crm::PageOf<crm::contact::Contact>, TenantError> {
-        self.touch();
-        let (items, total) = crm::contact::list_assigned(&self.shared.db, member_id, page).await?;
-        Ok(crm::PageOf::new(items, page, total))
+    /// Creates a custom column.
+    pub async fn create_column(&self, access: Access, request: NewColumn) -> CrmResult<Column> {
+        self.column_write(move |company| Box::pin(async move { company.create_column(&access, &request).await })).await
     }
 
-    /// Whether a contact is assigned to a user.
-    pub async fn contact_assigned_to(&self, member_id: &str, contact_id: &str) -> Result<bool, TenantError> {
-        Ok(crm::contact::is_assigned(&self.shared.db, member_id, contact_id).await?)
+    /// Changes a custom column; `expected` refuses a column of another type.
+    pub async fn update_column(&self, access: Access, id: String, change: ColumnChange, expected: Option<ColumnType>) -> CrmResult<Column> {
+        self.column_write(move |company| Box::pin(async move { company.update_column(&access, &id, &change, expected).await }))
+            .await
     }
 
-    /// One contact.
-    pub async fn get_contact(&self, id: &str) -> Result<Option<crm::contact::Contact>, TenantError> {
+    /// Deletes a custom column and its values.
+    pub async fn delete_column(&self, access: Access, id: String) -> CrmResult<Column> {
+        self.column_write(move |company| Box::pin(async move { company.delete_column(&access, &id).await })).await
+    }
+
+    async fn column_write<F>(&self, work: F) -> CrmResult<Column>
+    where
+        F: for<'a> FnOnce(&'a Company<'a>) -> LocalBoxFuture<'a, CrmResult<Column>> + Send + 'static,
+    {
+        self.write(move |shared| {
+            Box::pin(async move {
+                let columns = shared.load_columns().await?;
+                let company = Company { id: &shared.company_id, db: &shared.db, columns: &columns };
+                let result = work(&company).await;
+                *shared.columns.write() = None;
+                shared.load_columns().await?;
+                result
+            })
+        })
+        .await?
+    }
+
+    /// Change events after a sequence number.
+    pub async fn events(&self, after: u64, limit: u32) -> CrmResult<Vec<Value>> {
         self.touch();
-        Ok(crm::contact::get(&self.shared.db, id).await?)
+        crm::service::events(&self.shared.db, after, limit).await
     }
 
     /// Mirrors a user into the company's database so records can be assigned to it.
@@ -198,8 +286,9 @@ impl TenantHandle {
     pub async fn seed_demo(&self, user: crate::domain::User) -> Result<bool, TenantError> {
         self.write(move |shared| {
             Box::pin(async move {
-                let seeded = crate::crm::demo::seed(&shared.db, &user).await?;
+                let seeded = crm::demo::seed(&shared.db, &user).await?;
                 shared.counts.lock().clear();
+                *shared.columns.write() = None;
                 Ok::<_, TenantError>(seeded)
             })
         })
@@ -208,7 +297,6 @@ impl TenantHandle {
 
     /// Makes the actor panic inside a write (fault injection for tests).
     pub async fn panic_for_test(&self) -> Result<(), TenantError> {
-        self.write::<(), _>(|_| Box::pin(async { panic!("fault injection: tenant actor panic") }))
-            .await
+        self.write::<(), _>(|_| Box::pin(async { panic!("fault injection: tenant actor panic") })).await
     }
 }

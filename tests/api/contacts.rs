@@ -54,7 +54,8 @@ async fn contacts_are_created_singly_and_in_batches_and_paged_with_totals() {
         .json()
         .await
         .unwrap();
-    assert_eq!(fetched["firstName"], "Solo");
+    assert_eq!(fetched["contact"]["firstName"], "Solo");
+    assert_eq!(fetched["customColumns"], json!([]));
 }
 
 #[actix_web::test]

@@ -196,3 +196,39 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert!(body["hint"].as_str().is_some_and(|h| !h.is_empty()), "{body}");
     body
 }
+
+/// Sends a JSON request with a key and returns (status, body).
+pub async fn call(app: &TestApp, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = app.api(method, key, path);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// Creates one record of an entity (by plural path) and returns its DTO.
+pub async fn create(app: &TestApp, key: &str, plural: &str, body: Value) -> Value {
+    let (status, dto) = call(app, key, reqwest::Method::POST, &format!("/api/v1/{plural}"), Some(body)).await;
+    assert_eq!(status, 201, "create {plural}: {dto}");
+    dto
+}
+
+/// Searches an entity; returns the response body (asserting 200).
+pub async fn search(app: &TestApp, key: &str, plural: &str, query: Value) -> Value {
+    let (status, body) = call(app, key, reqwest::Method::POST, &format!("/api/v1/{plural}/search"), Some(query)).await;
+    assert_eq!(status, 200, "search {plural}: {body}");
+    body
+}
+
+/// Ids of the items of a search response.
+pub fn ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The id of a DTO.
+pub fn id(dto: &Value) -> String {
+    dto["id"].as_str().unwrap().to_owned()
+}

@@ -1,0 +1,75 @@
+//! What a caller may see and do inside a company, derived once per request from their role.
+
+use crate::domain::access::{Requirement, perm};
+use crate::domain::{Action, Resource, Role};
+
+use super::Entity;
+use super::spec::Target;
+
+/// How much of a resource the caller may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every record of the company.
+    All,
+    /// Only records the caller is assigned to (for users: only themselves).
+    Own,
+}
+
+/// The caller inside a company.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// The caller's user id (also their `member` record key).
+    pub user_id: String,
+    /// The caller's role; `None` grants nothing.
+    pub role: Option<Role>,
+}
+
+impl Access {
+    /// The caller's read scope on a resource, or `None` when they may not read it.
+    #[must_use]
+    pub fn scope(&self, resource: Resource) -> Option<Scope> {
+        let role = self.role.as_ref()?;
+        if role.allows(resource, Action::ReadAll) {
+            Some(Scope::All)
+        } else if role.allows(resource, Action::ReadOwn) {
+            Some(Scope::Own)
+        } else {
+            None
+        }
+    }
+
+    /// The read scope on a relation's far end.
+    #[must_use]
+    pub fn target_scope(&self, target: Target) -> Option<Scope> {
+        self.scope(target.resource())
+    }
+
+    /// Checks a requirement; the error is the reference's `Access denied. Required permissions: …` text.
+    pub fn require(&self, requirement: Requirement<'_>) -> Result<(), String> {
+        match &self.role {
+            Some(role) => role.check(requirement),
+            None => {
+                let nobody = Role {
+                    id: String::new(),
+                    name: String::new(),
+                    description: None,
+                    is_system_role: false,
+                    permissions: Vec::new(),
+                };
+                nobody.check(requirement)
+            }
+        }
+    }
+
+    /// Requires read access (all or own) on an entity and returns the scope.
+    pub fn require_read(&self, entity: Entity) -> Result<Scope, String> {
+        let resource = entity.resource();
+        self.require(Requirement::Any(&[perm(resource, Action::ReadAll), perm(resource, Action::ReadOwn)]))?;
+        Ok(self.scope(resource).unwrap_or(Scope::Own))
+    }
+
+    /// Requires one action on an entity.
+    pub fn require_action(&self, entity: Entity, action: Action) -> Result<(), String> {
+        self.require(Requirement::All(&[perm(entity.resource(), action)]))
+    }
+}

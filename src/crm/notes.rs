@@ -1,0 +1,264 @@
+//! Notes: stored as markdown. Input is markdown, or a Tiptap (ProseMirror) JSON document — as an object or as
+//! a string holding one — which is converted to markdown by emitting CommonMark events and letting
+//! `pulldown-cmark-to-cmark` write them (it knows the escaping rules).
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, LinkType, Tag, TagEnd};
+use serde_json::Value;
+
+/// Longest markdown accepted, in characters.
+pub const MAX_MARKDOWN: usize = 65_535;
+/// Longest Tiptap JSON accepted, in characters of its serialisation.
+pub const MAX_JSON: usize = 262_144;
+
+/// The reference's message for a document that is not valid Tiptap JSON.
+pub const INVALID: &str = "Invalid notes format. Must be valid Tiptap JSON or markdown text";
+/// The reference's message for oversized notes.
+pub const TOO_LONG: &str = "Notes content exceeds maximum length";
+
+/// Normalises a notes value: `null` → cleared (`None`), a string → markdown (or a JSON document inside it),
+/// an object → a Tiptap document. Blank text also clears.
+pub fn parse(value: &Value) -> Result<Option<String>, &'static str> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) => {
+            let trimmed = text.trim();
+            if trimmed.starts_with('{')
+                && let Ok(doc @ Value::Object(_)) = serde_json::from_str::<Value>(trimmed)
+                && doc.get("type").and_then(Value::as_str) == Some("doc")
+            {
+                return from_tiptap(&doc);
+            }
+            if trimmed.is_empty() {
+                return Ok(None);
+            }
+            if text.chars().count() > MAX_MARKDOWN {
+                return Err(TOO_LONG);
+            }
+            Ok(Some(text.clone()))
+        }
+        Value::Object(_) => from_tiptap(value),
+        _ => Err(INVALID),
+    }
+}
+
+/// Converts a Tiptap document to markdown.
+pub fn from_tiptap(doc: &Value) -> Result<Option<String>, &'static str> {
+    if serde_json::to_string(doc).map_or(usize::MAX, |s| s.chars().count()) > MAX_JSON {
+        return Err(TOO_LONG);
+    }
+    if doc.get("type").and_then(Value::as_str) != Some("doc") {
+        return Err(INVALID);
+    }
+    let mut events = Vec::new();
+    for node in children(doc)? {
+        block(node, &mut events)?;
+    }
+    let mut out = String::new();
+    let options = pulldown_cmark::Options::ENABLE_STRIKETHROUGH | pulldown_cmark::Options::ENABLE_TASKLISTS;
+    pulldown_cmark_to_cmark::cmark(events.into_iter(), &mut out, options).map_err(|_| INVALID)?;
+    let out = out.trim().to_owned();
+    Ok(if out.is_empty() { None } else { Some(out) })
+}
+
+fn children(node: &Value) -> Result<&[Value], &'static str> {
+    match node.get("content") {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(INVALID),
+    }
+}
+
+fn kind(node: &Value) -> Result<&str, &'static str> {
+    node.get("type").and_then(Value::as_str).ok_or(INVALID)
+}
+
+fn attr<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
+    node.get("attrs").and_then(|a| a.get(name)).filter(|v| !v.is_null())
+}
+
+fn wrap<'a>(tag: Tag<'a>, end: TagEnd, node: &'a Value, events: &mut Vec<Event<'a>>, inner: Inner) -> Result<(), &'static str> {
+    events.push(Event::Start(tag));
+    for child in children(node)? {
+        match inner {
+            Inner::Blocks => block(child, events)?,
+            Inner::Inline => inline(child, events)?,
+        }
+    }
+    events.push(Event::End(end));
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Inner {
+    Blocks,
+    Inline,
+}
+
+fn block<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'static str> {
+    match kind(node)? {
+        "paragraph" => wrap(Tag::Paragraph, TagEnd::Paragraph, node, events, Inner::Inline),
+        "heading" => {
+            let level = match attr(node, "level").and_then(Value::as_u64).unwrap_or(1) {
+                1 => HeadingLevel::H1,
+                2 => HeadingLevel::H2,
+                3 => HeadingLevel::H3,
+                4 => HeadingLevel::H4,
+                5 => HeadingLevel::H5,
+                _ => HeadingLevel::H6,
+            };
+            let tag = Tag::Heading { level, id: None, classes: Vec::new(), attrs: Vec::new() };
+            wrap(tag, TagEnd::Heading(level), node, events, Inner::Inline)
+        }
+        "blockquote" => wrap(Tag::BlockQuote(None), TagEnd::BlockQuote(None), node, events, Inner::Blocks),
+        "bulletList" | "taskList" => wrap(Tag::List(None), TagEnd::List(false), node, events, Inner::Blocks),
+        "orderedList" => {
+            let start = attr(node, "start").and_then(Value::as_u64).unwrap_or(1);
+            wrap(Tag::List(Some(start)), TagEnd::List(true), node, events, Inner::Blocks)
+        }
+        "listItem" | "taskItem" => {
+            events.push(Event::Start(Tag::Item));
+            if kind(node)? == "taskItem" {
+                events.push(Event::TaskListMarker(attr(node, "checked").and_then(Value::as_bool).unwrap_or(false)));
+            }
+            // Items are written tight: a paragraph's text goes straight into the item.
+            let mut first = true;
+            for child in children(node)? {
+                if kind(child)? == "paragraph" {
+                    if !first {
+                        events.push(Event::HardBreak);
+                    }
+                    for text in children(child)? {
+                        inline(text, events)?;
+                    }
+                } else {
+                    block(child, events)?;
+                }
+                first = false;
+            }
+            events.push(Event::End(TagEnd::Item));
+            Ok(())
+        }
+        "codeBlock" => {
+            let language = attr(node, "language").and_then(Value::as_str).unwrap_or_default();
+            events.push(Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(CowStr::from(language)))));
+            let mut text = String::new();
+            for child in children(node)? {
+                text.push_str(child.get("text").and_then(Value::as_str).ok_or(INVALID)?);
+            }
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            events.push(Event::Text(CowStr::from(text)));
+            events.push(Event::End(TagEnd::CodeBlock));
+            Ok(())
+        }
+        "horizontalRule" => {
+            events.push(Event::Rule);
+            Ok(())
+        }
+        _ => Err(INVALID),
+    }
+}
+
+fn inline<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'static str> {
+    match kind(node)? {
+        "hardBreak" => {
+            events.push(Event::HardBreak);
+            Ok(())
+        }
+        "text" => {
+            let text = node.get("text").and_then(Value::as_str).ok_or(INVALID)?;
+            let marks = match node.get("marks") {
+                None | Some(Value::Null) => &[][..],
+                Some(Value::Array(marks)) => marks.as_slice(),
+                Some(_) => return Err(INVALID),
+            };
+            let mut closing = Vec::new();
+            let mut code = false;
+            for mark in marks {
+                let (tag, end) = match kind(mark)? {
+                    "bold" => (Tag::Strong, TagEnd::Strong),
+                    "italic" => (Tag::Emphasis, TagEnd::Emphasis),
+                    "strike" => (Tag::Strikethrough, TagEnd::Strikethrough),
+                    "link" => {
+                        let href = attr(mark, "href").and_then(Value::as_str).unwrap_or_default();
+                        let tag = Tag::Link {
+                            link_type: LinkType::Inline,
+                            dest_url: CowStr::from(href),
+                            title: CowStr::from(""),
+                            id: CowStr::from(""),
+                        };
+                        (tag, TagEnd::Link)
+                    }
+                    "code" => {
+                        code = true;
+                        continue;
+                    }
+                    "underline" | "textStyle" | "highlight" => continue,
+                    _ => return Err(INVALID),
+                };
+                events.push(Event::Start(tag));
+                closing.push(end);
+            }
+            events.push(if code { Event::Code(CowStr::from(text)) } else { Event::Text(CowStr::from(text)) });
+            events.extend(closing.into_iter().rev().map(Event::End));
+            Ok(())
+        }
+        _ => Err(INVALID),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn doc(content: Value) -> Value {
+        json!({"type": "doc", "content": content})
+    }
+
+    #[test]
+    fn markdown_is_kept_and_blank_clears() {
+        assert_eq!(parse(&json!("**hi**")).unwrap().as_deref(), Some("**hi**"));
+        assert_eq!(parse(&json!("   ")).unwrap(), None);
+        assert_eq!(parse(&Value::Null).unwrap(), None);
+        assert_eq!(parse(&json!("x".repeat(MAX_MARKDOWN + 1))).unwrap_err(), TOO_LONG);
+    }
+
+    #[test]
+    fn a_tiptap_document_becomes_markdown() {
+        let document = doc(json!([
+            {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Plan"}]},
+            {"type": "paragraph", "content": [
+                {"type": "text", "text": "Call "},
+                {"type": "text", "text": "Ada", "marks": [{"type": "bold"}]},
+                {"type": "text", "text": " at "},
+                {"type": "text", "text": "site", "marks": [{"type": "link", "attrs": {"href": "https://a.example"}}]}
+            ]},
+            {"type": "bulletList", "content": [
+                {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "one"}]}]}
+            ]},
+            {"type": "codeBlock", "attrs": {"language": "sh"}, "content": [{"type": "text", "text": "ls"}]}
+        ]));
+        let markdown = parse(&document).unwrap().unwrap();
+        assert!(markdown.contains("## Plan"), "{markdown}");
+        assert!(markdown.contains("Call **Ada** at [site](https://a.example)"), "{markdown}");
+        assert!(markdown.contains("* one"), "{markdown}");
+        assert!(markdown.contains("```sh\nls\n```"), "{markdown}");
+    }
+
+    #[test]
+    fn a_json_string_holding_a_document_is_treated_as_json() {
+        let text = doc(json!([{"type": "paragraph", "content": [{"type": "text", "text": "a*b"}]}])).to_string();
+        assert_eq!(parse(&json!(text)).unwrap().as_deref(), Some("a\\*b"));
+    }
+
+    #[test]
+    fn unknown_nodes_and_shapes_are_rejected() {
+        assert_eq!(parse(&doc(json!([{"type": "video"}]))).unwrap_err(), INVALID);
+        assert_eq!(parse(&json!({"type": "paragraph"})).unwrap_err(), INVALID);
+        assert_eq!(parse(&json!(42)).unwrap_err(), INVALID);
+        assert_eq!(parse(&doc(json!("nope"))).unwrap_err(), INVALID);
+    }
+}

@@ -1,0 +1,532 @@
+//! The query engine: filters, search, sort and paging compiled to SurrealQL with bound parameters only.
+//!
+//! Relationship filters start from the related records and follow their edges
+//! (`$orgs<-works_at<-contact`), giving id sets that are intersected; the page is then read from that set.
+//! The per-row `WHERE ->edge->…` form is 100–200× slower (see the SurrealDB notes), so it is only used for the
+//! valueless "has any / has no links" operators.
+
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use super::access::{Access, Scope};
+use super::custom::{Column, ColumnType, instant, is_date, is_datetime};
+use super::spec::{Relation, Target};
+use super::{Entity, Page};
+use crate::error::ErrorDetail;
+
+/// One filter: `{field, operator, value?}`. Filters are AND-combined.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// A filterable field (see the entity's configuration) or a custom column id.
+    pub field: String,
+    /// One of: equals, contains, gt, gte, lt, lte, in, notIn, between, hasNone, hasSome, isNull, isNotNull, inLastDays.
+    pub operator: String,
+    /// A string, a number, or an array of them, depending on the operator.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+/// Sort order: `{field, direction}`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SortDescriptor {
+    /// A sortable field or a custom column id.
+    pub field: String,
+    /// `asc` or `desc`.
+    pub direction: Direction,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// Paging: `{page ≥ 1, pageSize 1–100}`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageRequest {
+    /// 1-based page (default 1).
+    pub page: Option<u32>,
+    /// Items per page, 1–100 (default 25).
+    pub page_size: Option<u32>,
+}
+
+/// A search request.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueryInput {
+    /// AND-combined filters.
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+    /// Whitespace-separated words; each must appear (case-insensitive) in one of the entity's name fields.
+    pub search_term: Option<String>,
+    /// Sort order (default: name ascending; tasks: updatedAt descending). Ties are broken by id.
+    pub sort_descriptor: Option<SortDescriptor>,
+    /// Which page.
+    pub pagination: Option<PageRequest>,
+}
+
+/// A field that can be filtered on, with its operators.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FilterableField {
+    /// The field name or custom column id.
+    pub field: String,
+    /// Allowed operators.
+    pub operators: Vec<&'static str>,
+    /// The custom column's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+const RELATION_OPS: &[&str] = &["in", "notIn", "hasNone", "hasSome"];
+const DATE_OPS: &[&str] = &["gt", "gte", "lt", "lte", "between", "inLastDays"];
+const EMAIL_OPS: &[&str] = &["equals", "isNull", "isNotNull"];
+
+/// The fields of an entity the caller may filter on, in the reference's order.
+#[must_use]
+pub fn filterable_fields(entity: Entity, columns: &[Column], access: &Access) -> Vec<FilterableField> {
+    let field = |name: &str, ops: &[&'static str], label: Option<String>| FilterableField {
+        field: name.to_owned(),
+        operators: ops.to_vec(),
+        label,
+    };
+    let mut fields: Vec<FilterableField> = entity
+        .relations()
+        .iter()
+        .filter(|r| r.target != Target::User && access.target_scope(r.target).is_some())
+        .map(|r| field(r.field, RELATION_OPS, None))
+        .collect();
+    fields.extend(
+        columns
+            .iter()
+            .filter(|c| c.entity_type == entity)
+            .map(|c| field(&c.id, c.kind.operators(), Some(c.label.clone()))),
+    );
+    if entity == Entity::Contact {
+        fields.push(field("emails", EMAIL_OPS, None));
+    }
+    fields.push(field("userIds", RELATION_OPS, None));
+    fields.push(field("updatedAt", DATE_OPS, None));
+    fields.push(field("createdAt", DATE_OPS, None));
+    fields
+}
+
+/// Sortable fields of an entity: built-in ones, then custom column ids.
+#[must_use]
+pub fn sortable_fields(entity: Entity, columns: &[Column]) -> Vec<String> {
+    let mut fields: Vec<String> = entity.sortable().iter().map(|(f, _)| (*f).to_owned()).collect();
+    fields.extend(columns.iter().filter(|c| c.entity_type == entity).map(|c| c.id.clone()));
+    fields
+}
+
+/// Ids a filter refers to, which must exist (and be visible) before the query runs.
+#[derive(Debug, Clone)]
+pub struct IdCheck {
+    /// Where the ids are.
+    pub target: Target,
+    /// `(path, id)` pairs.
+    pub ids: Vec<(String, String)>,
+}
+
+/// A compiled query: statements and their bound variables.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// `LET` statements, then the page `SELECT`, then the total.
+    pub sql: String,
+    /// Bound variables.
+    pub vars: Map<String, Value>,
+    /// Ids to verify first.
+    pub checks: Vec<IdCheck>,
+    /// Whether the total is the entity's whole count (no filter, search or scope restriction).
+    pub unfiltered: bool,
+    /// The validated filters (echoed in list responses).
+    pub filters: Vec<Filter>,
+    /// The page.
+    pub page: Page,
+}
+
+struct Builder<'a> {
+    entity: Entity,
+    columns: &'a [Column],
+    access: &'a Access,
+    vars: Map<String, Value>,
+    lets: Vec<String>,
+    sets: Vec<String>,
+    conditions: Vec<String>,
+    checks: Vec<IdCheck>,
+    details: Vec<ErrorDetail>,
+}
+
+impl Builder<'_> {
+    fn bind(&mut self, value: Value) -> String {
+        let name = format!("v{}", self.vars.len());
+        self.vars.insert(name.clone(), value);
+        format!("${name}")
+    }
+
+    fn fail(&mut self, path: String, message: impl Into<String>) {
+        self.details.push(ErrorDetail { path, message: message.into() });
+    }
+
+    fn unknown_field(&mut self, index: usize) {
+        let available: Vec<String> = filterable_fields(self.entity, self.columns, self.access)
+            .iter()
+            .map(|f| {
+                let label = f.label.as_ref().map(|l| format!("{l} - ")).unwrap_or_default();
+                format!("{label}{} ({})", f.field, f.operators.join(", "))
+            })
+            .collect();
+        self.fail(
+            format!("filters[{index}].field"),
+            format!("Filter field not found or not accessible. Available fields: {}.", available.join(", ")),
+        );
+    }
+
+    /// A record-id set from the relation's far ends, following their edges back to this entity.
+    fn reached_from(&mut self, relation: &Relation, ids: Vec<String>) -> String {
+        let values = self.bind(json!(ids));
+        let table = self.bind(json!(relation.target.table()));
+        let set = format!("s{}", self.lets.len());
+        self.lets.push(format!(
+            "LET ${set} = array::distinct(array::flatten({values}.map(|$x| (type::record({table}, $x)){})));",
+            relation.reverse_path(self.entity)
+        ));
+        format!("${set}")
+    }
+
+    fn relation(&mut self, index: usize, relation: &Relation, filter: &Filter) {
+        let path = format!("filters[{index}].value");
+        let values = match &filter.value {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => {
+                let mut ids = Vec::with_capacity(items.len());
+                for (j, item) in items.iter().enumerate() {
+                    match item.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()) {
+                        Some(id) => ids.push(id.to_string()),
+                        None => self.fail(format!("{path}[{j}]"), "must be a UUID"),
+                    }
+                }
+                Some(ids)
+            }
+            Some(Value::String(one)) => match uuid::Uuid::parse_str(one) {
+                Ok(id) => Some(vec![id.to_string()]),
+                Err(_) => {
+                    self.fail(path.clone(), "must be an array of UUIDs");
+                    return;
+                }
+            },
+            Some(_) => {
+                self.fail(path, "must be an array of UUIDs");
+                return;
+            }
+        };
+        let op = filter.operator.as_str();
+        match values {
+            None if op == "hasSome" => self.conditions.push(format!("count({}) > 0", relation.path())),
+            None if op == "hasNone" => self.conditions.push(format!("count({}) = 0", relation.path())),
+            None => self.fail(path, format!("the '{op}' operator needs an array of ids")),
+            Some(ids) if ids.is_empty() => {}
+            Some(ids) => {
+                let pairs = ids.iter().enumerate().map(|(j, id)| (format!("{path}[{j}]"), id.clone())).collect();
+                self.checks.push(IdCheck { target: relation.target, ids: pairs });
+                let set = self.reached_from(relation, ids);
+                if matches!(op, "in" | "hasSome") {
+                    self.sets.push(set);
+                } else {
+                    self.conditions.push(format!("id NOT IN {set}"));
+                }
+            }
+        }
+    }
+
+    fn date_field(&mut self, index: usize, field: &str, filter: &Filter) {
+        let path = format!("filters[{index}].value");
+        let op = filter.operator.as_str();
+        if op == "inLastDays" {
+            let days = match &filter.value {
+                Some(Value::Number(n)) => n.as_u64(),
+                Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+                _ => None,
+            };
+            match days.filter(|d| (1..=36_500).contains(d)) {
+                Some(days) => {
+                    let start = (Utc::now() - Duration::days(i64::try_from(days).unwrap_or(0))).date_naive();
+                    let since = start.and_hms_opt(0, 0, 0).map(|t| t.and_utc().to_rfc3339()).unwrap_or_default();
+                    let v = self.bind(json!(since));
+                    self.conditions.push(format!("{field} >= <datetime> {v}"));
+                }
+                None => self.fail(path, "must be a positive whole number of days"),
+            }
+            return;
+        }
+        let Some(values) = self.values(index, filter, |s| is_date(s) || is_datetime(s), DATE_MESSAGE) else { return };
+        let stamps: Vec<String> = values.iter().filter_map(|v| instant(v)).map(|t| t.to_rfc3339()).collect();
+        self.compare(&format!("{field}"), op, &stamps, true);
+    }
+
+    /// Checks the value shape for the operator; returns the textual values.
+    fn values(&mut self, index: usize, filter: &Filter, valid: impl Fn(&str) -> bool, message: &str) -> Option<Vec<String>> {
+        let path = format!("filters[{index}].value");
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.trim().to_owned()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let values: Vec<String> = match (&filter.value, filter.operator.as_str()) {
+            (Some(Value::Array(items)), "between" | "in" | "notIn") => items.iter().filter_map(text).collect(),
+            (Some(Value::Array(_)), _) | (None | Some(Value::Null), _) => {
+                self.fail(path, format!("the '{}' operator needs a value", filter.operator));
+                return None;
+            }
+            (Some(one), "between") => {
+                let _ = one;
+                self.fail(path, "The 'between' operator requires an array with exactly 2 elements.");
+                return None;
+            }
+            (Some(one), _) => text(one).into_iter().collect(),
+        };
+        if filter.operator == "between" && values.len() != 2 {
+            self.fail(path, "The 'between' operator requires an array with exactly 2 elements.");
+            return None;
+        }
+        if values.is_empty() && !matches!(filter.operator.as_str(), "in" | "notIn") {
+            self.fail(path, "must be a string or a number");
+            return None;
+        }
+        if let Some(j) = values.iter().position(|v| !valid(v)) {
+            let at = if values.len() > 1 || filter.value.as_ref().is_some_and(Value::is_array) { format!("{path}[{j}]") } else { path };
+            self.fail(at, message);
+            return None;
+        }
+        Some(values)
+    }
+
+    /// `expr <op> value` for gt/gte/lt/lte/equals/between; `datetime` casts values.
+    fn compare(&mut self, expr: &str, op: &str, values: &[String], datetime: bool) {
+        let cast = if datetime { "<datetime> " } else { "" };
+        let mut bound = Vec::new();
+        for v in values {
+            let value = if datetime { json!(v) } else { json!(v) };
+            bound.push(self.bind(value));
+        }
+        let condition = match (op, bound.as_slice()) {
+            ("gt", [v]) => format!("{expr} > {cast}{v}"),
+            ("gte", [v]) => format!("{expr} >= {cast}{v}"),
+            ("lt", [v]) => format!("{expr} < {cast}{v}"),
+            ("lte", [v]) => format!("{expr} <= {cast}{v}"),
+            ("equals", [v]) => format!("{expr} = {cast}{v}"),
+            ("between", [a, b]) => format!("({expr} >= {cast}{a} AND {expr} <= {cast}{b})"),
+            _ => return,
+        };
+        self.conditions.push(condition);
+    }
+
+    fn custom(&mut self, index: usize, column: &Column, filter: &Filter) {
+        let key = self.bind(json!(column.id));
+        let value_expr = format!("customFields[{key}]");
+        let op = filter.operator.as_str();
+        match op {
+            "isNull" => return self.conditions.push(format!("{value_expr} = NONE")),
+            "isNotNull" => return self.conditions.push(format!("{value_expr} != NONE")),
+            _ => {}
+        }
+        let column_message = column.invalid_message();
+        match column.kind {
+            ColumnType::SingleSelect => {
+                let Some(values) = self.values(index, filter, |v| column.check_value(v).is_ok(), &column_message) else { return };
+                let v = self.bind(json!(values));
+                let condition = if op == "in" { format!("{value_expr} IN {v}") } else { format!("{value_expr} NOT IN {v}") };
+                self.conditions.push(condition);
+            }
+            ColumnType::Currency => {
+                let Some(values) = self.values(index, filter, |v| v.parse::<f64>().is_ok_and(f64::is_finite), &column_message) else { return };
+                let numbers: Vec<String> = values;
+                let v = self.bind(json!(numbers[0].parse::<f64>().unwrap_or(0.0)));
+                let numeric = format!("<float> {value_expr}");
+                let condition = match op {
+                    "equals" => format!("{numeric} = {v}"),
+                    "gt" => format!("{numeric} > {v}"),
+                    "gte" => format!("{numeric} >= {v}"),
+                    "lt" => format!("{numeric} < {v}"),
+                    "lte" => format!("{numeric} <= {v}"),
+                    _ => return,
+                };
+                self.conditions.push(format!("({value_expr} != NONE AND {condition})"));
+            }
+            ColumnType::Date | ColumnType::DateTime => {
+                let Some(values) = self.values(index, filter, |v| is_date(v) || is_datetime(v), DATE_MESSAGE) else { return };
+                self.conditions.push(format!("{value_expr} != NONE"));
+                self.compare(&value_expr, op, &values, false);
+            }
+            ColumnType::DateRange | ColumnType::DateTimeRange => {
+                let Some(values) = self.values(index, filter, |v| is_date(v) || is_datetime(v), DATE_MESSAGE) else { return };
+                let start = format!("string::trim(string::split({value_expr}, ',')[0])");
+                let end = format!("string::trim(string::split({value_expr}, ',')[1])");
+                let bound: Vec<String> = values.iter().map(|v| self.bind(json!(v))).collect();
+                let condition = match (op, bound.as_slice()) {
+                    ("contains", [x]) => format!("{start} <= {x} AND {end} >= {x}"),
+                    ("gt", [x]) => format!("{start} > {x}"),
+                    ("gte", [x]) => format!("{start} >= {x}"),
+                    ("lt", [x]) => format!("{end} < {x}"),
+                    ("lte", [x]) => format!("{end} <= {x}"),
+                    ("between", [a, b]) => format!("{start} >= {a} AND {end} <= {b}"),
+                    _ => return,
+                };
+                self.conditions.push(format!("({value_expr} != NONE AND {condition})"));
+            }
+            ColumnType::Plain | ColumnType::Email | ColumnType::Phone | ColumnType::Link => {
+                let Some(values) = self.values(index, filter, |_| true, "") else { return };
+                if op == "contains" {
+                    let v = self.bind(json!(values[0].to_lowercase()));
+                    self.conditions.push(format!("string::contains(string::lowercase({value_expr} ?? ''), {v})"));
+                } else {
+                    let v = self.bind(json!(values[0]));
+                    self.conditions.push(format!("{value_expr} = {v}"));
+                }
+            }
+        }
+    }
+
+    fn emails(&mut self, index: usize, filter: &Filter) {
+        match filter.operator.as_str() {
+            "isNull" => self.conditions.push("array::len(emails) = 0".into()),
+            "isNotNull" => self.conditions.push("array::len(emails) > 0".into()),
+            _ => {
+                let Some(values) = self.values(index, filter, |_| true, "") else { return };
+                let v = self.bind(json!(values[0]));
+                self.conditions.push(format!("{v} IN emails"));
+            }
+        }
+    }
+
+    fn filter(&mut self, index: usize, filter: &Filter) {
+        let allowed = filterable_fields(self.entity, self.columns, self.access);
+        let Some(field) = allowed.iter().find(|f| f.field == filter.field) else { return self.unknown_field(index) };
+        if !field.operators.contains(&filter.operator.as_str()) {
+            return self.unknown_field(index);
+        }
+        let valueless = matches!(filter.operator.as_str(), "isNull" | "isNotNull");
+        if valueless && filter.value.as_ref().is_some_and(|v| !v.is_null()) {
+            return self.fail(format!("filters[{index}].value"), format!("the '{}' operator takes no value", filter.operator));
+        }
+        if let Some(relation) = self.entity.relation(&filter.field) {
+            return self.relation(index, relation, filter);
+        }
+        match filter.field.as_str() {
+            "createdAt" | "updatedAt" => self.date_field(index, &filter.field.clone(), filter),
+            "emails" => self.emails(index, filter),
+            id => {
+                if let Some(column) = self.columns.iter().find(|c| c.id == id && c.entity_type == self.entity).cloned() {
+                    self.custom(index, &column, filter);
+                }
+            }
+        }
+    }
+
+    fn search(&mut self, term: &str) {
+        let fields = self.entity.search_fields().join(", ");
+        let haystack = format!("string::lowercase(array::join(array::flatten([{fields}]), ' '))");
+        for token in term.split_whitespace().take(10) {
+            let v = self.bind(json!(token.to_lowercase()));
+            self.conditions.push(format!("string::contains({haystack}, {v})"));
+        }
+    }
+}
+
+const DATE_MESSAGE: &str = "The date value is invalid. Must be in ISO 8601 date format (e.g., 2024-01-15) or ISO 8601 datetime format (e.g., 2024-01-15T00:00:00Z).";
+
+/// Validates and compiles a search. Errors list every problem with its path.
+pub fn compile(entity: Entity, input: &QueryInput, columns: &[Column], access: &Access, scope: Scope) -> Result<Compiled, Vec<ErrorDetail>> {
+    let mut b = Builder {
+        entity,
+        columns,
+        access,
+        vars: Map::new(),
+        lets: Vec::new(),
+        sets: Vec::new(),
+        conditions: Vec::new(),
+        checks: Vec::new(),
+        details: Vec::new(),
+    };
+    let (page, size) = input.pagination.map_or((None, None), |p| (p.page, p.page_size));
+    let page = match Page::parse(page, size) {
+        Ok(page) => page,
+        Err((path, message)) => {
+            b.fail(path.to_owned(), message);
+            Page { page: 1, page_size: 25 }
+        }
+    };
+    for (index, filter) in input.filters.iter().enumerate() {
+        b.filter(index, filter);
+    }
+    if let Some(term) = input.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        b.search(term);
+    }
+    if scope == Scope::Own {
+        let me = b.bind(json!(access.user_id));
+        let set = format!("s{}", b.lets.len());
+        b.lets.push(format!("LET ${set} = array::distinct((type::record('member', {me}))->assigned->{});", entity.table()));
+        b.sets.push(format!("${set}"));
+    }
+    let order = order_by(&mut b, input.sort_descriptor.as_ref());
+    if !b.details.is_empty() {
+        return Err(b.details);
+    }
+    let unfiltered = b.sets.is_empty() && b.conditions.is_empty();
+    let source = match b.sets.as_slice() {
+        [] => entity.table().to_owned(),
+        [one] => one.clone(),
+        [first, rest @ ..] => rest.iter().fold(first.clone(), |acc, s| format!("array::intersect({acc}, {s})")),
+    };
+    let filter = if b.conditions.is_empty() { String::new() } else { format!(" WHERE {}", b.conditions.join(" AND ")) };
+    let (extra, order) = order;
+    b.vars.insert("limit".into(), json!(page.page_size));
+    b.vars.insert("start".into(), json!(page.start()));
+    let mut sql = b.lets.join("\n");
+    sql.push_str(&format!(
+        "\nSELECT {}{extra} FROM {source}{filter} ORDER BY {order} LIMIT $limit START $start;\n",
+        entity.projection()
+    ));
+    if unfiltered {
+        sql.push_str("RETURN NONE;");
+    } else if filter.is_empty() {
+        sql.push_str(&format!("RETURN count({source});"));
+    } else {
+        sql.push_str(&format!("RETURN count(SELECT VALUE id FROM {source}{filter});"));
+    }
+    Ok(Compiled { sql, vars: b.vars, checks: b.checks, unfiltered, filters: input.filters.clone(), page })
+}
+
+/// Extra projected fields and the ORDER BY clause, always ending with the id as tie-breaker.
+fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> (String, String) {
+    let (field, descending) = match sort {
+        Some(s) => (s.field.as_str(), s.direction == Direction::Desc),
+        None => b.entity.default_sort(),
+    };
+    let dir = if descending { "DESC" } else { "ASC" };
+    if let Some((_, columns)) = b.entity.sortable().iter().find(|(f, _)| *f == field) {
+        let parts: Vec<String> = columns.iter().map(|c| format!("{c} {dir}")).collect();
+        return (String::new(), format!("{}, id {dir}", parts.join(", ")));
+    }
+    if let Some(column) = b.columns.iter().find(|c| c.id == field && c.entity_type == b.entity).cloned() {
+        let key = b.bind(json!(column.id));
+        let value = if column.kind == ColumnType::Currency {
+            format!("<float> customFields[{key}]")
+        } else {
+            format!("customFields[{key}]")
+        };
+        let extra = format!(", (customFields[{key}] = NONE) AS sortMissing, (IF customFields[{key}] = NONE {{ NONE }} ELSE {{ {value} }}) AS sortValue");
+        return (extra, format!("sortMissing ASC, sortValue {dir}, id {dir}"));
+    }
+    b.fail("sortDescriptor.field".into(), "Sort field not found or not accessible.");
+    (String::new(), "id".into())
+}

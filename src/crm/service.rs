@@ -1,0 +1,415 @@
+//! The company-level CRM operations every surface (REST, MCP) calls: permission checks, validation, reads,
+//! writes. Reads run on the company's session directly; writes are called from the company's actor.
+
+use std::sync::atomic::AtomicU64;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+use utoipa::ToSchema;
+
+use super::access::{Access, Scope};
+use super::custom::{self, Column, ColumnChange, NewColumn};
+use super::dto::{self, Visibility};
+use super::input::{self, Mode, Nulls};
+use super::query::{self, FilterableField, QueryInput};
+use super::write::{Op, Outcome, WriteError, Writer};
+use super::{Entity, Pagination, columns};
+use crate::domain::Action;
+use crate::error::{Code, ErrorCode, ErrorDetail};
+use crate::store::{StoreError, run};
+
+/// Why a CRM operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CrmError {
+    /// Invalid input; each detail names its path.
+    #[error("validation failed")]
+    Invalid(Vec<ErrorDetail>),
+    /// A permission is missing; the message names it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The record does not exist in this company (or is not visible).
+    #[error("{0}")]
+    NotFound(String),
+    /// The company's worker restarted mid-request.
+    #[error("the company's worker is unavailable")]
+    Unavailable,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<WriteError> for CrmError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::Invalid(details) => Self::Invalid(details),
+            WriteError::Forbidden(message) => Self::Forbidden(message),
+            WriteError::Store(error) => Self::Store(error),
+        }
+    }
+}
+
+impl From<surrealdb::Error> for CrmError {
+    fn from(error: surrealdb::Error) -> Self {
+        Self::Store(StoreError::Db(error))
+    }
+}
+
+impl ErrorCode for CrmError {
+    fn code(&self) -> Code {
+        match self {
+            Self::Invalid(_) => Code::ValidationFailed,
+            Self::Forbidden(_) => Code::Forbidden,
+            Self::NotFound(_) => Code::RecordNotFound,
+            Self::Unavailable => Code::TenantUnavailable,
+            Self::Store(error) => error.code(),
+        }
+    }
+    fn client_message(&self) -> String {
+        match self {
+            Self::Invalid(details) => crate::error::ApiError::validation(details.clone()).message,
+            Self::Store(error) => error.client_message(),
+            Self::Unavailable => "The company's worker restarted; retry the request.".into(),
+            other => other.to_string(),
+        }
+    }
+    fn details(&self) -> Vec<ErrorDetail> {
+        match self {
+            Self::Invalid(details) => details.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Result of a CRM operation.
+pub type CrmResult<T> = Result<T, CrmError>;
+
+fn invalid(path: &str, message: impl Into<String>) -> CrmError {
+    CrmError::Invalid(vec![ErrorDetail { path: path.to_owned(), message: message.into() }])
+}
+
+/// A list response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    /// The records on this page.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+    /// The filters applied.
+    pub filters: Vec<query::Filter>,
+    /// The search term applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_term: Option<String>,
+    /// The sort applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_descriptor: Option<query::SortDescriptor>,
+    /// The entity's custom columns.
+    #[schema(value_type = Vec<Object>)]
+    pub custom_columns: Vec<Value>,
+    /// What can be filtered on.
+    pub filterable_fields: Vec<FilterableField>,
+    /// Where this page is.
+    pub pagination: Pagination,
+}
+
+/// An entity's configuration: custom columns, filterable and sortable fields.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Configuration {
+    /// The entity's custom columns.
+    #[schema(value_type = Vec<Object>)]
+    pub custom_columns: Vec<Value>,
+    /// What can be filtered on, with operators.
+    pub filterable_fields: Vec<FilterableField>,
+    /// What can be sorted on.
+    pub sortable_fields: Vec<String>,
+}
+
+/// The company's session and cached state, as the CRM operations need them.
+pub struct Company<'a> {
+    /// The company id.
+    pub id: &'a str,
+    /// Its session.
+    pub db: &'a Surreal<Any>,
+    /// Its custom columns.
+    pub columns: &'a [Column],
+}
+
+impl Company<'_> {
+    /// An entity's configuration for a caller.
+    pub fn configuration(&self, entity: Entity, access: &Access) -> CrmResult<Configuration> {
+        access.require_read(entity).map_err(CrmError::Forbidden)?;
+        Ok(Configuration {
+            custom_columns: columns::of(self.columns, entity).iter().map(columns::dto).collect(),
+            filterable_fields: query::filterable_fields(entity, self.columns, access),
+            sortable_fields: query::sortable_fields(entity, self.columns),
+        })
+    }
+
+    /// A page of records matching the query. `held_total` answers unfiltered totals without a scan.
+    pub async fn search(&self, entity: Entity, input: &QueryInput, access: &Access, held_total: Option<u64>) -> CrmResult<(SearchResult, bool)> {
+        let scope = access.require_read(entity).map_err(CrmError::Forbidden)?;
+        let compiled = query::compile(entity, input, self.columns, access, scope).map_err(CrmError::Invalid)?;
+        let mut missing = Vec::new();
+        for check in &compiled.checks {
+            let scope = access.target_scope(check.target).unwrap_or(Scope::Own);
+            let ids: Vec<String> = check.ids.iter().map(|(_, id)| id.clone()).collect();
+            let found = super::write::existing(self.db, check.target.table(), &ids, scope, &access.user_id).await?;
+            let title = match check.target {
+                super::spec::Target::Entity(e) => e.title(),
+                super::spec::Target::User => "User",
+            };
+            missing.extend(check.ids.iter().filter(|(_, id)| !found.contains(id)).map(|(path, _)| ErrorDetail {
+                path: path.clone(),
+                message: format!("{title} ID not found or not accessible."),
+            }));
+        }
+        if !missing.is_empty() {
+            return Err(CrmError::Invalid(missing));
+        }
+        let mut results = run(self.db, &compiled.sql, serde_json::Value::Object(compiled.vars.clone())).await?;
+        let total_value = results.pop().unwrap_or(Value::Null);
+        let rows = match results.pop() {
+            Some(Value::Array(rows)) => rows,
+            _ => Vec::new(),
+        };
+        let used_held = compiled.unfiltered && held_total.is_some();
+        let total = if compiled.unfiltered { held_total.unwrap_or(0) } else { total_value.as_u64().unwrap_or(0) };
+        let visibility = Visibility::for_caller(self.db, entity, access).await?;
+        let items: Vec<Value> = rows
+            .into_iter()
+            .map(|row| {
+                let mut dto = dto::shape(row);
+                visibility.apply(entity, &mut dto);
+                dto
+            })
+            .collect();
+        let page = compiled.page;
+        let result = SearchResult {
+            items,
+            filters: compiled.filters,
+            search_term: input.search_term.clone().filter(|t| !t.trim().is_empty()),
+            sort_descriptor: input.sort_descriptor.clone(),
+            custom_columns: columns::of(self.columns, entity).iter().map(columns::dto).collect(),
+            filterable_fields: query::filterable_fields(entity, self.columns, access),
+            pagination: Pagination {
+                page: page.page,
+                page_size: page.page_size,
+                total_pages: total.div_ceil(u64::from(page.page_size)).max(1),
+                total,
+            },
+        };
+        Ok((result, !used_held && compiled.unfiltered))
+    }
+
+    /// Records by id, as the caller may see them; `None` where missing or invisible.
+    pub async fn get(&self, entity: Entity, ids: &[String], access: &Access) -> CrmResult<Vec<Option<Value>>> {
+        let scope = access.require_read(entity).map_err(CrmError::Forbidden)?;
+        let found = dto::load(self.db, entity, ids).await?;
+        let own = if scope == Scope::Own { Some(dto::assigned_ids(self.db, &access.user_id, entity.table()).await?) } else { None };
+        let visibility = Visibility::for_caller(self.db, entity, access).await?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let mut dto = found.iter().find(|d| d["id"] == id.as_str())?.clone();
+                if own.as_ref().is_some_and(|own| !own.contains(id)) {
+                    return None;
+                }
+                visibility.apply(entity, &mut dto);
+                Some(dto)
+            })
+            .collect())
+    }
+
+    /// Applies a write request (called on the company's actor).
+    pub async fn write(&self, access: &Access, seq: &AtomicU64, request: WriteRequest) -> CrmResult<Outcome> {
+        let op = self.prepare(access, request)?;
+        let writer = Writer { db: self.db, access, columns: self.columns, company_id: self.id, seq };
+        Ok(writer.apply(op).await?)
+    }
+
+    fn prepare(&self, access: &Access, request: WriteRequest) -> CrmResult<Op> {
+        let forbid = CrmError::Forbidden;
+        let parse = |entity: Entity, items: &[Value], mode: Mode, nulls: Nulls| -> CrmResult<Vec<input::Item>> {
+            if items.is_empty() || items.len() > 100 {
+                return Err(invalid(entity.plural(), "must hold 1 to 100 items"));
+            }
+            let mut parsed = Vec::with_capacity(items.len());
+            let mut details = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                match input::parse_item(entity, item, &format!("{}[{i}]", entity.plural()), mode, nulls, self.columns) {
+                    Ok(item) => parsed.push(item),
+                    Err(problems) => details.extend(problems),
+                }
+            }
+            if mode == Mode::Update {
+                let mut seen = std::collections::HashSet::new();
+                for (i, item) in parsed.iter().enumerate() {
+                    if !seen.insert(item.id.clone()) {
+                        details.push(ErrorDetail { path: format!("{}[{i}].id", entity.plural()), message: "appears twice in this batch".into() });
+                    }
+                }
+            }
+            if details.is_empty() { Ok(parsed) } else { Err(CrmError::Invalid(details)) }
+        };
+        Ok(match request {
+            WriteRequest::Create { entity, items, nulls } => {
+                access.require_action(entity, Action::Create).map_err(forbid)?;
+                Op::Create(entity, parse(entity, &items, Mode::Create, nulls)?)
+            }
+            WriteRequest::Update { entity, items, nulls } => {
+                access.require_action(entity, Action::Update).map_err(forbid)?;
+                Op::Update(entity, parse(entity, &items, Mode::Update, nulls)?)
+            }
+            WriteRequest::Delete { entity, ids } => {
+                access.require_action(entity, Action::Delete).map_err(forbid)?;
+                if ids.is_empty() || ids.len() > 100 {
+                    return Err(invalid("ids", "must hold 1 to 100 ids"));
+                }
+                let mut unique: Vec<String> = Vec::with_capacity(ids.len());
+                for (i, id) in ids.iter().enumerate() {
+                    let id = uuid::Uuid::parse_str(id).map_err(|_| invalid(&format!("ids[{i}]"), "must be a UUID"))?.to_string();
+                    if !unique.contains(&id) {
+                        unique.push(id);
+                    }
+                }
+                Op::Delete(entity, unique)
+            }
+            WriteRequest::Link { entity, id, relation, ids, add } => {
+                access.require_action(entity, Action::Update).map_err(forbid)?;
+                access.require_read(entity).map_err(forbid)?;
+                let Some(relation) = entity.relations().iter().find(|r| r.dto == relation) else {
+                    let allowed: Vec<&str> = entity.relations().iter().map(|r| r.dto).collect();
+                    return Err(invalid(
+                        "relation",
+                        format!("Relation \"{relation}\" is not allowed on {}. Allowed for {}: {}.", entity.table(), entity.table(), allowed.join(", ")),
+                    ));
+                };
+                let id = uuid::Uuid::parse_str(&id).map_err(|_| invalid("sourceId", "must be a UUID"))?.to_string();
+                if ids.is_empty() || ids.len() > 100 {
+                    return Err(invalid("ids", "must hold 1 to 100 ids"));
+                }
+                let mut unique: Vec<String> = Vec::with_capacity(ids.len());
+                for (j, raw) in ids.iter().enumerate() {
+                    let other = uuid::Uuid::parse_str(raw).map_err(|_| invalid(&format!("ids[{j}]"), "must be a UUID"))?.to_string();
+                    if !unique.contains(&other) {
+                        unique.push(other);
+                    }
+                }
+                Op::Link { entity, id, relation, ids: unique, add }
+            }
+        })
+    }
+
+    /// Creates a custom column (needs `create` on its entity).
+    pub async fn create_column(&self, access: &Access, request: &NewColumn) -> CrmResult<Column> {
+        access.require_action(request.entity_type, Action::Create).map_err(CrmError::Forbidden)?;
+        let label = custom::check_label(&request.label).map_err(|m| invalid("label", m))?;
+        let options = custom::check_options(request.kind, request.options.as_ref(), None).map_err(|(p, m)| invalid(&p, m))?;
+        let column = Column { id: uuid::Uuid::new_v4().to_string(), label, entity_type: request.entity_type, kind: request.kind, options };
+        columns::create(self.db, &column).await?;
+        Ok(column)
+    }
+
+    /// Changes a column's label and options (needs `update` on its entity). `expected` refuses a column of
+    /// another type, naming the right MCP tool.
+    pub async fn update_column(&self, access: &Access, id: &str, change: &ColumnChange, expected: Option<custom::ColumnType>) -> CrmResult<Column> {
+        let mut column = self.column(id)?;
+        if let Some(expected) = expected.filter(|e| *e != column.kind) {
+            return Err(invalid(
+                "id",
+                format!(
+                    "Custom column {id} is type \"{}\", not \"{}\". Use update_{}_custom_column instead.",
+                    column.kind.as_str(),
+                    expected.as_str(),
+                    column.kind.tool_name()
+                ),
+            ));
+        }
+        access.require_action(column.entity_type, Action::Update).map_err(CrmError::Forbidden)?;
+        if let Some(label) = &change.label {
+            column.label = custom::check_label(label).map_err(|m| invalid("label", m))?;
+        }
+        if change.options.is_some() || column.kind == custom::ColumnType::Plain {
+            column.options = custom::check_options(column.kind, change.options.as_ref(), column.options.as_ref()).map_err(|(p, m)| invalid(&p, m))?;
+        }
+        columns::update(self.db, &column).await?;
+        Ok(column)
+    }
+
+    /// Deletes a column and its values (needs `delete` on its entity).
+    pub async fn delete_column(&self, access: &Access, id: &str) -> CrmResult<Column> {
+        let column = self.column(id)?;
+        access.require_action(column.entity_type, Action::Delete).map_err(CrmError::Forbidden)?;
+        columns::delete(self.db, &column).await?;
+        Ok(column)
+    }
+
+    /// One column.
+    pub fn column(&self, id: &str) -> CrmResult<Column> {
+        self.columns.iter().find(|c| c.id == id).cloned().ok_or_else(|| CrmError::NotFound(format!("Custom column {id} not found")))
+    }
+}
+
+/// A write as received from a surface, before parsing (parsing needs the column definitions the actor holds).
+#[derive(Debug, Clone)]
+pub enum WriteRequest {
+    /// Create 1–100 records.
+    Create {
+        /// Entity.
+        entity: Entity,
+        /// Items as JSON objects.
+        items: Vec<Value>,
+        /// What `null` on a relationship means.
+        nulls: Nulls,
+    },
+    /// Update 1–100 records.
+    Update {
+        /// Entity.
+        entity: Entity,
+        /// Items with `id`.
+        items: Vec<Value>,
+        /// What `null` on a relationship means.
+        nulls: Nulls,
+    },
+    /// Delete 1–100 records.
+    Delete {
+        /// Entity.
+        entity: Entity,
+        /// Ids.
+        ids: Vec<String>,
+    },
+    /// Add or remove links.
+    Link {
+        /// The record's entity.
+        entity: Entity,
+        /// The record.
+        id: String,
+        /// The relation's DTO name (`organizations`, `users`, …).
+        relation: String,
+        /// The far ends.
+        ids: Vec<String>,
+        /// Add or remove.
+        add: bool,
+    },
+}
+
+/// Change events after a sequence number, oldest first.
+pub async fn events(db: &Surreal<Any>, after: u64, limit: u32) -> CrmResult<Vec<Value>> {
+    let sql = "SELECT seq, event, entityId, payload, userId, companyId, createdAt FROM outbox WHERE seq > $after ORDER BY seq LIMIT $limit";
+    let mut results = run(db, sql, json!({"after": after, "limit": limit})).await?;
+    Ok(match results.pop() {
+        Some(Value::Array(rows)) => rows,
+        _ => Vec::new(),
+    })
+}
+
+/// The highest outbox sequence number written so far.
+pub async fn last_seq(db: &Surreal<Any>) -> CrmResult<u64> {
+    let mut results = run(db, "SELECT VALUE seq FROM outbox ORDER BY seq DESC LIMIT 1", json!({})).await?;
+    Ok(match results.pop() {
+        Some(Value::Array(values)) => values.first().and_then(Value::as_u64).unwrap_or(0),
+        _ => 0,
+    })
+}

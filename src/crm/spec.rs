@@ -1,0 +1,283 @@
+//! What each entity is made of: its table, plural name, permission resource, scalar fields, graph relations,
+//! sortable fields and the SurrealQL projection of its DTO. Everything generic in `crm` is driven by this.
+
+use crate::domain::Resource;
+
+use super::Entity;
+
+/// The far end of a relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    /// Another CRM record.
+    Entity(Entity),
+    /// A user of the company (assignment).
+    User,
+}
+
+impl Target {
+    /// The table of the far end.
+    #[must_use]
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Entity(entity) => entity.table(),
+            Self::User => "member",
+        }
+    }
+
+    /// The permission resource that decides whether the far end is visible.
+    #[must_use]
+    pub fn resource(self) -> Resource {
+        match self {
+            Self::Entity(entity) => entity.resource(),
+            Self::User => Resource::Users,
+        }
+    }
+
+    /// The reference shape embedded in DTOs.
+    fn projection(self) -> &'static str {
+        match self {
+            Self::Entity(Entity::Contact) => "{id: record::id(id), firstName, lastName}",
+            Self::Entity(Entity::Service) => "{id: record::id(id), name, amount}",
+            Self::Entity(Entity::Task) => "{id: record::id(id), name, type}",
+            Self::Entity(_) => "{id: record::id(id), name}",
+            Self::User => "{id: record::id(id), firstName, lastName, email, avatarUrl: NONE}",
+        }
+    }
+}
+
+/// A many-to-many link kind as seen from one entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relation {
+    /// Input and filter key, e.g. `organizationIds`.
+    pub field: &'static str,
+    /// DTO key, e.g. `organizations`.
+    pub dto: &'static str,
+    /// The far end.
+    pub target: Target,
+    /// The edge table.
+    pub edge: &'static str,
+    /// `true` when the edge points from this entity to the target (`self->edge->target`).
+    pub outgoing: bool,
+}
+
+impl Relation {
+    /// SurrealQL arrow path from a record of this entity to its targets, e.g. `->works_at->organization`.
+    #[must_use]
+    pub fn path(&self) -> String {
+        let table = self.target.table();
+        if self.outgoing { format!("->{}->{table}", self.edge) } else { format!("<-{}<-{table}", self.edge) }
+    }
+
+    /// Arrow path from a target back to records of this entity, e.g. `<-works_at<-contact`.
+    #[must_use]
+    pub fn reverse_path(&self, entity: Entity) -> String {
+        let table = entity.table();
+        if self.outgoing { format!("<-{}<-{table}", self.edge) } else { format!("->{}->{table}", self.edge) }
+    }
+
+    /// The DTO projection of this relation.
+    #[must_use]
+    pub fn dto_projection(&self) -> String {
+        if self.edge == "deal_service" && self.outgoing {
+            // Deal service lines carry the quantity from the edge.
+            return format!(
+                "->deal_service.{{id: record::id(out), name: out.name, amount: out.amount, quantity}} AS {}",
+                self.dto
+            );
+        }
+        format!("{}.{} AS {}", self.path(), self.target.projection(), self.dto)
+    }
+}
+
+const fn rel(field: &'static str, dto: &'static str, target: Target, edge: &'static str, outgoing: bool) -> Relation {
+    Relation { field, dto, target, edge, outgoing }
+}
+
+const USERS: Relation = rel("userIds", "users", Target::User, "assigned", false);
+
+const CONTACT: &[Relation] = &[
+    rel("organizationIds", "organizations", Target::Entity(Entity::Organization), "works_at", true),
+    rel("dealIds", "deals", Target::Entity(Entity::Deal), "contact_deal", true),
+    rel("taskIds", "tasks", Target::Entity(Entity::Task), "task_link", false),
+    USERS,
+];
+const ORGANIZATION: &[Relation] = &[
+    rel("contactIds", "contacts", Target::Entity(Entity::Contact), "works_at", false),
+    rel("dealIds", "deals", Target::Entity(Entity::Deal), "organization_deal", true),
+    rel("taskIds", "tasks", Target::Entity(Entity::Task), "task_link", false),
+    USERS,
+];
+const DEAL: &[Relation] = &[
+    rel("contactIds", "contacts", Target::Entity(Entity::Contact), "contact_deal", false),
+    rel("organizationIds", "organizations", Target::Entity(Entity::Organization), "organization_deal", false),
+    rel("serviceIds", "services", Target::Entity(Entity::Service), "deal_service", true),
+    rel("taskIds", "tasks", Target::Entity(Entity::Task), "task_link", false),
+    USERS,
+];
+const SERVICE: &[Relation] = &[
+    rel("dealIds", "deals", Target::Entity(Entity::Deal), "deal_service", false),
+    rel("taskIds", "tasks", Target::Entity(Entity::Task), "task_link", false),
+    USERS,
+];
+const TASK: &[Relation] = &[
+    rel("contactIds", "contacts", Target::Entity(Entity::Contact), "task_link", true),
+    rel("organizationIds", "organizations", Target::Entity(Entity::Organization), "task_link", true),
+    rel("dealIds", "deals", Target::Entity(Entity::Deal), "task_link", true),
+    rel("serviceIds", "services", Target::Entity(Entity::Service), "task_link", true),
+    USERS,
+];
+
+impl Entity {
+    /// Every entity, in the reference's order.
+    pub const ALL: [Self; 5] = [Self::Contact, Self::Organization, Self::Deal, Self::Service, Self::Task];
+
+    /// The plural wire name (`contacts`), also the REST path segment and the batch key.
+    #[must_use]
+    pub fn plural(self) -> &'static str {
+        match self {
+            Self::Contact => "contacts",
+            Self::Organization => "organizations",
+            Self::Deal => "deals",
+            Self::Service => "services",
+            Self::Task => "tasks",
+        }
+    }
+
+    /// Capitalised singular for messages (`Contact`).
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Contact => "Contact",
+            Self::Organization => "Organization",
+            Self::Deal => "Deal",
+            Self::Service => "Service",
+            Self::Task => "Task",
+        }
+    }
+
+    /// Parses the singular wire name.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.table() == name)
+    }
+
+    /// The permission resource guarding this entity.
+    #[must_use]
+    pub fn resource(self) -> Resource {
+        match self {
+            Self::Contact => Resource::Contacts,
+            Self::Organization => Resource::Organizations,
+            Self::Deal => Resource::Deals,
+            Self::Service => Resource::Services,
+            Self::Task => Resource::Tasks,
+        }
+    }
+
+    /// The entity's relations in the reference's filter order (users last).
+    #[must_use]
+    pub fn relations(self) -> &'static [Relation] {
+        match self {
+            Self::Contact => CONTACT,
+            Self::Organization => ORGANIZATION,
+            Self::Deal => DEAL,
+            Self::Service => SERVICE,
+            Self::Task => TASK,
+        }
+    }
+
+    /// The relation with this input/filter key.
+    #[must_use]
+    pub fn relation(self, field: &str) -> Option<&'static Relation> {
+        self.relations().iter().find(|r| r.field == field)
+    }
+
+    /// Scalar fields of the DTO, in order.
+    #[must_use]
+    pub fn scalar_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Contact => &["firstName", "lastName", "emails"],
+            Self::Organization => &["name"],
+            Self::Deal => &["name", "totalValue", "totalQuantity"],
+            Self::Service => &["name", "amount"],
+            Self::Task => &["name", "type"],
+        }
+    }
+
+    /// Built-in sortable fields and the columns each sorts by.
+    #[must_use]
+    pub fn sortable(self) -> &'static [(&'static str, &'static [&'static str])] {
+        const DATES: [(&str, &[&str]); 2] = [("createdAt", &["createdAt"]), ("updatedAt", &["updatedAt"])];
+        match self {
+            Self::Contact => &[("name", &["firstName", "lastName"]), DATES[0], DATES[1]],
+            Self::Organization => &[("name", &["name"]), DATES[0], DATES[1]],
+            Self::Deal => &[
+                ("name", &["name"]),
+                ("totalValue", &["totalValue"]),
+                ("totalQuantity", &["totalQuantity"]),
+                DATES[0],
+                DATES[1],
+            ],
+            Self::Service => &[("name", &["name"]), ("amount", &["amount"]), DATES[0], DATES[1]],
+            Self::Task => &DATES,
+        }
+    }
+
+    /// The default sort: (field, descending).
+    #[must_use]
+    pub fn default_sort(self) -> (&'static str, bool) {
+        match self {
+            Self::Task => ("updatedAt", true),
+            _ => ("name", false),
+        }
+    }
+
+    /// Fields `searchTerm` looks in (SurrealQL expressions yielding a string or an array of strings).
+    #[must_use]
+    pub fn search_fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Contact => &["firstName", "lastName", "emails", "->works_at->organization.name"],
+            Self::Organization => &["name", "<-works_at<-contact.firstName", "<-works_at<-contact.lastName"],
+            _ => &["name"],
+        }
+    }
+
+    /// The SurrealQL projection building the raw DTO (the key comes back as `uid`).
+    #[must_use]
+    pub fn projection(self) -> String {
+        let mut parts = vec!["record::id(id) AS uid".to_owned()];
+        parts.extend(self.scalar_fields().iter().map(|f| (*f).to_owned()));
+        parts.extend(["notes".to_owned(), "createdAt".to_owned(), "updatedAt".to_owned()]);
+        parts.extend(self.relations().iter().map(Relation::dto_projection));
+        parts.push("customFields".to_owned());
+        parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_sides_of_each_edge_agree_on_its_direction() {
+        for entity in Entity::ALL {
+            for relation in entity.relations() {
+                let Target::Entity(other) = relation.target else { continue };
+                let back = other
+                    .relations()
+                    .iter()
+                    .find(|r| r.edge == relation.edge && r.target == Target::Entity(entity))
+                    .unwrap_or_else(|| panic!("{entity:?}.{} has no way back", relation.field));
+                assert_ne!(back.outgoing, relation.outgoing, "{entity:?}.{}", relation.field);
+            }
+        }
+    }
+
+    #[test]
+    fn paths_read_from_the_record_and_back() {
+        let orgs = Entity::Contact.relation("organizationIds").unwrap();
+        assert_eq!(orgs.path(), "->works_at->organization");
+        assert_eq!(orgs.reverse_path(Entity::Contact), "<-works_at<-contact");
+        let tasks = Entity::Contact.relation("taskIds").unwrap();
+        assert_eq!(tasks.path(), "<-task_link<-task");
+    }
+}

@@ -1,0 +1,551 @@
+//! The write engine: creates, updates, deletes, links and unlinks, each batch checked in full first and then
+//! applied in one transaction together with its change events (the outbox rows).
+//!
+//! Runs on the company's actor, so no other write of the company interleaves.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value, json};
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+use surrealdb::method::Transaction;
+
+use super::access::{Access, Scope};
+use super::custom::{Column, ColumnType};
+use super::dto::{self, Visibility};
+use super::events::{self, Event};
+use super::input::{CustomPatch, Item};
+use super::spec::{Relation, Target};
+use super::Entity;
+use crate::error::ErrorDetail;
+use crate::store::{Db, StoreError, StoreResult, run};
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Some input is invalid or refers to records that do not exist (or are not visible).
+    #[error("validation failed")]
+    Invalid(Vec<ErrorDetail>),
+    /// The caller lacks a permission.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<surrealdb::Error> for WriteError {
+    fn from(error: surrealdb::Error) -> Self {
+        Self::Store(StoreError::Db(error))
+    }
+}
+
+/// One write operation.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Create records.
+    Create(Entity, Vec<Item>),
+    /// Update records.
+    Update(Entity, Vec<Item>),
+    /// Delete records by id.
+    Delete(Entity, Vec<String>),
+    /// Add (`add`) or remove links from one record to others.
+    Link {
+        /// The record's entity.
+        entity: Entity,
+        /// The record.
+        id: String,
+        /// Which relation.
+        relation: &'static Relation,
+        /// The far ends.
+        ids: Vec<String>,
+        /// Add or remove.
+        add: bool,
+    },
+}
+
+/// What a committed write produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// DTOs of the written records after the write (creates, updates, links), or as they were (deletes).
+    pub records: Vec<Value>,
+    /// Events written to the outbox.
+    pub events: Vec<Event>,
+    /// Change of the entity's record count.
+    pub count_delta: i64,
+}
+
+/// Who writes, and what they can see.
+pub struct Writer<'a> {
+    /// The company's session.
+    pub db: &'a Surreal<Any>,
+    /// The caller.
+    pub access: &'a Access,
+    /// The company's custom columns.
+    pub columns: &'a [Column],
+    /// The company id (for outbox rows).
+    pub company_id: &'a str,
+    /// The last outbox sequence number used.
+    pub seq: &'a AtomicU64,
+}
+
+fn detail(path: impl Into<String>, message: impl Into<String>) -> ErrorDetail {
+    ErrorDetail { path: path.into(), message: message.into() }
+}
+
+fn not_found(entity_title: &str) -> String {
+    format!("{entity_title} ID not found or not accessible.")
+}
+
+fn target_title(target: Target) -> &'static str {
+    match target {
+        Target::Entity(entity) => entity.title(),
+        Target::User => "User",
+    }
+}
+
+/// Which of the ids exist in `table` (and, for `Own` scope, are assigned to the caller).
+pub async fn existing(db: &impl Db, table: &str, ids: &[String], scope: Scope, user_id: &str) -> StoreResult<BTreeSet<String>> {
+    if ids.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let sql = "SELECT VALUE record::id(id) FROM array::map($ids, |$i| type::record($table, $i))";
+    let mut result = run(db, sql, json!({"ids": ids, "table": table})).await?;
+    let mut found: BTreeSet<String> = match result.pop() {
+        Some(Value::Array(items)) => items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => BTreeSet::new(),
+    };
+    if scope == Scope::Own {
+        let own = if table == "member" { [user_id.to_owned()].into() } else { dto::assigned_ids(db, user_id, table).await? };
+        found.retain(|id| own.contains(id));
+    }
+    Ok(found)
+}
+
+fn linked_ids(dto: &Value, relation: &Relation) -> Vec<String> {
+    dto[relation.dto].as_array().map_or_else(Vec::new, |items| {
+        items.iter().filter_map(|i| i["id"].as_str().map(str::to_owned)).collect()
+    })
+}
+
+impl Writer<'_> {
+    /// Checks the ids an operation refers to; collects every problem.
+    async fn check_refs(&self, op: &Op) -> Result<(), WriteError> {
+        let mut wanted: BTreeMap<(&'static str, Target), Vec<(String, String)>> = BTreeMap::new();
+        let mut add = |target: Target, path: String, id: &str| {
+            wanted.entry((target.table(), target)).or_default().push((path, id.to_owned()));
+        };
+        match op {
+            Op::Create(entity, items) | Op::Update(entity, items) => {
+                let updating = matches!(op, Op::Update(..));
+                for (i, item) in items.iter().enumerate() {
+                    let prefix = format!("{}[{i}]", entity.plural());
+                    if updating {
+                        add(Target::Entity(*entity), format!("{prefix}.id"), &item.id);
+                    }
+                    for (relation, ids) in &item.relations {
+                        for (j, id) in ids.iter().enumerate() {
+                            add(relation.target, format!("{prefix}.{}[{j}]", relation.field), id);
+                        }
+                    }
+                    for (j, (id, _)) in item.services.iter().flatten().enumerate() {
+                        add(Target::Entity(Entity::Service), format!("{prefix}.services[{j}].serviceId"), id);
+                    }
+                }
+            }
+            Op::Delete(entity, ids) => {
+                for (i, id) in ids.iter().enumerate() {
+                    add(Target::Entity(*entity), format!("ids[{i}]"), id);
+                }
+            }
+            Op::Link { entity, id, relation, ids, .. } => {
+                add(Target::Entity(*entity), "sourceId".into(), id);
+                for (j, id) in ids.iter().enumerate() {
+                    add(relation.target, format!("ids[{j}]"), id);
+                }
+            }
+        }
+        let mut details = Vec::new();
+        for ((table, target), refs) in wanted {
+            let scope = self.access.target_scope(target);
+            let ids: Vec<String> = refs.iter().map(|(_, id)| id.clone()).collect();
+            let found = match scope {
+                Some(scope) => existing(self.db, table, &ids, scope, &self.access.user_id).await?,
+                None => BTreeSet::new(),
+            };
+            for (path, id) in refs {
+                if !found.contains(&id) {
+                    details.push(detail(path, not_found(target_title(target))));
+                }
+            }
+        }
+        if details.is_empty() { Ok(()) } else { Err(WriteError::Invalid(details)) }
+    }
+
+    /// Validates, then applies the operation and its events in one transaction.
+    pub async fn apply(&self, op: Op) -> Result<Outcome, WriteError> {
+        self.check_refs(&op).await?;
+        let entity = match &op {
+            Op::Create(e, _) | Op::Update(e, _) | Op::Delete(e, _) | Op::Link { entity: e, .. } => *e,
+        };
+        let tx = self.db.clone().begin().await?;
+        match self.apply_in(&tx, entity, op).await {
+            Ok(outcome) => {
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            Err(error) => {
+                let _ = tx.cancel().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn apply_in(&self, tx: &Transaction<Any>, entity: Entity, op: Op) -> Result<Outcome, WriteError> {
+        let visibility = Visibility::for_caller(tx, entity, self.access).await?;
+        // Primaries and the related records whose DTOs may change.
+        let primary_ids: Vec<String> = match &op {
+            Op::Create(_, items) | Op::Update(_, items) => items.iter().map(|i| i.id.clone()).collect(),
+            Op::Delete(_, ids) => ids.clone(),
+            Op::Link { id, .. } => vec![id.clone()],
+        };
+        let before: Vec<Value> = match &op {
+            Op::Create(..) => Vec::new(),
+            _ => dto::load(tx, entity, &primary_ids).await?,
+        };
+        let before_by_id: HashMap<String, Value> =
+            before.iter().map(|d| (d["id"].as_str().unwrap_or_default().to_owned(), d.clone())).collect();
+        let mut related: BTreeMap<Entity, BTreeSet<String>> = BTreeMap::new();
+        let mut deals_to_total: BTreeSet<String> = BTreeSet::new();
+        fn note(related: &mut BTreeMap<Entity, BTreeSet<String>>, relation: &Relation, ids: &[String]) {
+            if let Target::Entity(other) = relation.target {
+                related.entry(other).or_default().extend(ids.iter().cloned());
+            }
+        }
+        match &op {
+            Op::Create(_, items) | Op::Update(_, items) => {
+                for item in items {
+                    let old = before_by_id.get(&item.id);
+                    for (relation, ids) in &item.relations {
+                        note(&mut related, relation, ids);
+                        if let Some(old) = old {
+                            note(&mut related, relation, &linked_ids(old, relation));
+                        }
+                        if relation.edge == "deal_service" {
+                            deals_to_total.extend(ids.iter().cloned());
+                            if let Some(old) = old {
+                                deals_to_total.extend(linked_ids(old, relation));
+                            }
+                        }
+                    }
+                    if let Some(lines) = &item.services {
+                        let relation = entity.relation("serviceIds").unwrap_or(&entity.relations()[0]);
+                        let ids: Vec<String> = lines.iter().map(|(s, _)| s.clone()).collect();
+                        note(&mut related, relation, &ids);
+                        if let Some(old) = old {
+                            note(&mut related, relation, &linked_ids(old, relation));
+                        }
+                        deals_to_total.insert(item.id.clone());
+                    }
+                    if entity == Entity::Service && item.set.contains_key("amount") {
+                        if let Some(old) = old {
+                            let deals = entity.relation("dealIds").map(|r| linked_ids(old, r)).unwrap_or_default();
+                            related.entry(Entity::Deal).or_default().extend(deals.iter().cloned());
+                            deals_to_total.extend(deals);
+                        }
+                    }
+                }
+            }
+            Op::Delete(_, _) => {
+                for old in &before {
+                    for relation in entity.relations() {
+                        let ids = linked_ids(old, relation);
+                        note(&mut related, relation, &ids);
+                        if relation.edge == "deal_service" && entity == Entity::Service {
+                            deals_to_total.extend(ids);
+                        }
+                    }
+                }
+            }
+            Op::Link { relation, ids, .. } => {
+                note(&mut related, relation, ids);
+                if relation.edge == "deal_service" {
+                    if entity == Entity::Deal {
+                        deals_to_total.extend(primary_ids.iter().cloned());
+                    } else {
+                        deals_to_total.extend(ids.iter().cloned());
+                    }
+                }
+            }
+        }
+        if entity == Entity::Deal {
+            deals_to_total.retain(|d| primary_ids.contains(d) || related.get(&Entity::Deal).is_some_and(|r| r.contains(d)));
+        }
+        related.entry(entity).or_default().retain(|id| !primary_ids.contains(id));
+        let mut related_before: HashMap<(Entity, String), Value> = HashMap::new();
+        for (other, ids) in &related {
+            let ids: Vec<String> = ids.iter().cloned().collect();
+            for dto in dto::load(tx, *other, &ids).await? {
+                related_before.insert((*other, dto["id"].as_str().unwrap_or_default().to_owned()), dto);
+            }
+        }
+
+        // The write itself.
+        let mut count_delta = 0i64;
+        match &op {
+            Op::Create(_, items) => {
+                for item in items {
+                    self.create(tx, entity, item).await?;
+                }
+                count_delta = i64::try_from(items.len()).unwrap_or(0);
+            }
+            Op::Update(_, items) => {
+                for item in items {
+                    let old = before_by_id.get(&item.id).cloned().unwrap_or(Value::Null);
+                    self.update(tx, entity, item, &old, &visibility).await?;
+                }
+            }
+            Op::Delete(_, ids) => {
+                if entity == Entity::Task {
+                    let system: Vec<ErrorDetail> = before
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, d)| d["type"] != "custom")
+                        .map(|(i, _)| detail(format!("ids[{i}]"), "Only custom tasks can be deleted"))
+                        .collect();
+                    if !system.is_empty() {
+                        return Err(WriteError::Invalid(system));
+                    }
+                }
+                run(tx, "DELETE array::map($ids, |$i| type::record($table, $i))", json!({"ids": ids, "table": entity.table()}))
+                    .await?;
+                count_delta = -i64::try_from(before.len()).unwrap_or(0);
+            }
+            Op::Link { id, relation, ids, add, .. } => {
+                let old = before_by_id.get(id).cloned().unwrap_or(Value::Null);
+                let current = linked_ids(&old, relation);
+                if *add {
+                    let new: Vec<String> = ids.iter().filter(|i| !current.contains(i)).cloned().collect();
+                    link(tx, entity, id, relation, &new, 1.0).await?;
+                } else {
+                    let gone: Vec<String> = ids.iter().filter(|i| current.contains(i)).cloned().collect();
+                    unlink(tx, entity, id, relation, &gone).await?;
+                }
+            }
+        }
+        if !deals_to_total.is_empty() {
+            let ids: Vec<String> = deals_to_total.iter().cloned().collect();
+            run(tx, RECOMPUTE_TOTALS, json!({"ids": ids})).await?;
+            related.entry(Entity::Deal).or_default().extend(ids.into_iter().filter(|d| !(entity == Entity::Deal && primary_ids.contains(d))));
+        }
+
+        // Events.
+        let mut events_out = Vec::new();
+        let records;
+        match &op {
+            Op::Delete(..) => {
+                for dto in &before {
+                    events_out.push(Event::deleted(entity, dto));
+                }
+                records = before.clone();
+            }
+            Op::Create(..) => {
+                let after = dto::load(tx, entity, &primary_ids).await?;
+                events_out.extend(after.iter().map(|d| Event::created(entity, d)));
+                records = after;
+            }
+            _ => {
+                let after = dto::load(tx, entity, &primary_ids).await?;
+                let mut changed = Vec::new();
+                for dto in &after {
+                    let id = dto["id"].as_str().unwrap_or_default().to_owned();
+                    let diff = events::changes(before_by_id.get(&id).unwrap_or(&Value::Null), dto, &["updatedAt"]);
+                    if !diff.is_empty() {
+                        changed.push(id);
+                    }
+                }
+                if !changed.is_empty() {
+                    run(tx, "UPDATE array::map($ids, |$i| type::record($table, $i)) SET updatedAt = time::now()", json!({"ids": changed, "table": entity.table()})).await?;
+                }
+                records = dto::load(tx, entity, &primary_ids).await?;
+                for dto in &records {
+                    let id = dto["id"].as_str().unwrap_or_default();
+                    if changed.iter().any(|c| c == id) {
+                        let diff = events::changes(before_by_id.get(id).unwrap_or(&Value::Null), dto, &[]);
+                        events_out.push(Event::updated(entity, dto, diff));
+                    }
+                }
+            }
+        }
+        for (other, ids) in &related {
+            let ids: Vec<String> = ids.iter().cloned().collect();
+            for dto in dto::load(tx, *other, &ids).await? {
+                let id = dto["id"].as_str().unwrap_or_default().to_owned();
+                if let Some(old) = related_before.get(&(*other, id)) {
+                    let diff = events::changes(old, &dto, &[]);
+                    if !diff.is_empty() {
+                        events_out.push(Event::updated(*other, &dto, diff));
+                    }
+                }
+            }
+        }
+        self.write_outbox(tx, &events_out).await?;
+        Ok(Outcome { records, events: events_out, count_delta })
+    }
+
+    async fn write_outbox(&self, tx: &Transaction<Any>, events_out: &[Event]) -> StoreResult<()> {
+        if events_out.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Value> = events_out
+            .iter()
+            .map(|e| {
+                let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+                json!({"seq": seq, "event": e.event, "entityId": e.entity_id, "payload": e.payload,
+                       "userId": self.access.user_id, "companyId": self.company_id})
+            })
+            .collect();
+        run(tx, "FOR $row IN $rows { CREATE outbox CONTENT $row; }", json!({"rows": rows})).await?;
+        Ok(())
+    }
+
+    fn defaults(&self, entity: Entity) -> Vec<(String, String)> {
+        self.columns
+            .iter()
+            .filter(|c| c.entity_type == entity && c.kind == ColumnType::SingleSelect)
+            .filter_map(|c| c.default_option().map(|d| (c.id.clone(), d)))
+            .collect()
+    }
+
+    async fn create(&self, tx: &Transaction<Any>, entity: Entity, item: &Item) -> Result<(), WriteError> {
+        let mut content = item.set.clone();
+        if let Some(Some(notes)) = &item.notes {
+            content.insert("notes".into(), json!(notes));
+        }
+        let mut custom = Map::new();
+        if let CustomPatch::Merge(values) = &item.custom {
+            for (column, value) in values {
+                if let Some(value) = value {
+                    custom.insert(column.clone(), json!(value));
+                }
+            }
+        }
+        for (column, default) in self.defaults(entity) {
+            custom.entry(column).or_insert(json!(default));
+        }
+        content.insert("customFields".into(), Value::Object(custom));
+        run(tx, "CREATE type::record($table, $id) CONTENT $content", json!({"table": entity.table(), "id": item.id, "content": content}))
+            .await?;
+        for (relation, ids) in &item.relations {
+            link(tx, entity, &item.id, relation, ids, 1.0).await?;
+        }
+        for (service, quantity) in item.services.iter().flatten() {
+            let relation = entity.relation("serviceIds").ok_or_else(|| WriteError::Invalid(vec![]))?;
+            link(tx, entity, &item.id, relation, std::slice::from_ref(service), *quantity).await?;
+        }
+        Ok(())
+    }
+
+    async fn update(&self, tx: &Transaction<Any>, entity: Entity, item: &Item, old: &Value, visibility: &Visibility) -> Result<(), WriteError> {
+        let record = json!({"table": entity.table(), "id": item.id});
+        if !item.set.is_empty() {
+            let mut vars = record.clone();
+            vars["set"] = Value::Object(item.set.clone());
+            run(tx, "UPDATE type::record($table, $id) MERGE $set", vars).await?;
+        }
+        match &item.notes {
+            None => {}
+            Some(None) => {
+                run(tx, "UPDATE type::record($table, $id) SET notes = NONE", record.clone()).await?;
+            }
+            Some(Some(notes)) => {
+                let mut vars = record.clone();
+                vars["notes"] = json!(notes);
+                run(tx, "UPDATE type::record($table, $id) SET notes = $notes", vars).await?;
+            }
+        }
+        match &item.custom {
+            CustomPatch::Keep => {}
+            CustomPatch::ClearAll => {
+                run(tx, "UPDATE type::record($table, $id) SET customFields = {}", record.clone()).await?;
+            }
+            CustomPatch::Merge(values) if values.is_empty() => {}
+            CustomPatch::Merge(values) => {
+                let add: Map<String, Value> =
+                    values.iter().filter_map(|(c, v)| v.as_ref().map(|v| (c.clone(), json!(v)))).collect();
+                let remove: Vec<&String> = values.iter().filter(|(_, v)| v.is_none()).map(|(c, _)| c).collect();
+                let mut vars = record.clone();
+                vars["add"] = Value::Object(add);
+                vars["remove"] = json!(remove);
+                run(tx, "UPDATE type::record($table, $id) SET customFields = object::remove(object::extend(customFields, $add), $remove)", vars)
+                    .await?;
+            }
+        }
+        for (relation, desired) in &item.relations {
+            let current = linked_ids(old, relation);
+            let table = relation.target.table();
+            let gone: Vec<String> =
+                current.iter().filter(|c| !desired.contains(c) && visibility.sees(table, c)).cloned().collect();
+            let new: Vec<String> = desired.iter().filter(|d| !current.contains(d)).cloned().collect();
+            unlink(tx, entity, &item.id, relation, &gone).await?;
+            link(tx, entity, &item.id, relation, &new, 1.0).await?;
+        }
+        if let Some(lines) = &item.services {
+            let relation = entity.relation("serviceIds").ok_or_else(|| WriteError::Invalid(vec![]))?;
+            let current = linked_ids(old, relation);
+            let gone: Vec<String> = current
+                .iter()
+                .filter(|c| !lines.iter().any(|(s, _)| s == *c) && visibility.sees("service", c))
+                .cloned()
+                .collect();
+            unlink(tx, entity, &item.id, relation, &gone).await?;
+            for (service, quantity) in lines {
+                if current.contains(service) {
+                    let sql = "UPDATE (type::record('deal', $deal))->deal_service SET quantity = $quantity WHERE out = type::record('service', $service)";
+                    run(tx, sql, json!({"deal": item.id, "service": service, "quantity": quantity})).await?;
+                } else {
+                    link(tx, entity, &item.id, relation, std::slice::from_ref(service), *quantity).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+const RECOMPUTE_TOTALS: &str = "UPDATE array::map($ids, |$i| type::record('deal', $i)) SET
+    totalValue = math::sum(->deal_service.map(|$e| $e.quantity * $e.out.amount)),
+    totalQuantity = math::sum(->deal_service.quantity)";
+
+/// Adds edges from a record to targets (the caller checked they are not linked yet).
+async fn link(db: &impl Db, entity: Entity, id: &str, relation: &Relation, targets: &[String], quantity: f64) -> StoreResult<()> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let vars = json!({"table": entity.table(), "id": id, "targets": targets, "other": relation.target.table(), "quantity": quantity});
+    let edge = relation.edge;
+    let set = if edge == "deal_service" { " SET quantity = $quantity" } else { "" };
+    let sql = if relation.outgoing {
+        format!("RELATE (type::record($table, $id))->{edge}->(array::map($targets, |$t| type::record($other, $t))){set}")
+    } else {
+        format!("FOR $t IN $targets {{ RELATE (type::record($other, $t))->{edge}->(type::record($table, $id)){set}; }}")
+    };
+    run(db, &sql, vars).await?;
+    Ok(())
+}
+
+/// Removes the edges between a record and targets.
+async fn unlink(db: &impl Db, entity: Entity, id: &str, relation: &Relation, targets: &[String]) -> StoreResult<()> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let vars = json!({"table": entity.table(), "id": id, "targets": targets, "other": relation.target.table()});
+    let edge = relation.edge;
+    let sql = if relation.outgoing {
+        format!("DELETE (type::record($table, $id))->{edge} WHERE out IN array::map($targets, |$t| type::record($other, $t))")
+    } else {
+        format!("DELETE (type::record($table, $id))<-{edge} WHERE in IN array::map($targets, |$t| type::record($other, $t))")
+    };
+    run(db, &sql, vars).await?;
+    Ok(())
+}
