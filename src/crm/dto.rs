@@ -42,7 +42,7 @@ pub async fn load(db: &impl Db, entity: Entity, ids: &[String]) -> StoreResult<V
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT {} FROM array::map($ids, |$i| type::record($table, $i))",
+        "SELECT {} FROM array::map($ids, |$i| type::record($table, $i)) WHERE id != NONE",
         entity.projection()
     );
     let mut results = run(db, &sql, json!({"ids": ids, "table": entity.table()})).await?;

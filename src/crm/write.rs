@@ -110,7 +110,7 @@ pub async fn existing(db: &impl Db, table: &str, ids: &[String], scope: Scope, u
     if ids.is_empty() {
         return Ok(BTreeSet::new());
     }
-    let sql = "SELECT VALUE record::id(id) FROM array::map($ids, |$i| type::record($table, $i))";
+    let sql = "SELECT VALUE record::id(id) FROM array::map($ids, |$i| type::record($table, $i)) WHERE id != NONE";
     let mut result = run(db, sql, json!({"ids": ids, "table": table})).await?;
     let mut found: BTreeSet<String> = match result.pop() {
         Some(Value::Array(items)) => items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),

@@ -175,11 +175,27 @@ async fn unlink(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticat
     link_or_unlink(&app, **entity, &caller, &id, body.into_inner(), false).await
 }
 
-/// For single-record routes: a missing record named by the path is a 404, not a validation error.
+/// For single-record routes: a missing record named by the path is a 404, not a validation error, and field
+/// paths drop the batch prefix (`contacts[0].firstName` → `firstName`).
 fn single(error: CrmError) -> ApiError {
+    let error = match error {
+        CrmError::Invalid(details) => CrmError::Invalid(
+            details
+                .into_iter()
+                .map(|d| {
+                    let path = match d.path.split_once("[0].") {
+                        Some((head, rest)) if !head.contains('.') && !head.contains('[') => rest.to_owned(),
+                        _ => d.path,
+                    };
+                    ErrorDetail { path, message: d.message }
+                })
+                .collect(),
+        ),
+        other => other,
+    };
     if let CrmError::Invalid(details) = &error
         && let [only] = details.as_slice()
-        && (only.path.ends_with("].id") || only.path == "ids[0]" || only.path == "sourceId")
+        && (only.path == "id" || only.path == "ids[0]" || only.path == "sourceId")
         && only.message.ends_with("ID not found or not accessible.")
     {
         return ApiError::new(Code::RecordNotFound, only.message.clone());

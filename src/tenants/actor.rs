@@ -77,6 +77,7 @@ impl<R: 'static> Handler<Write<R>> for TenantActor {
         let work = AssertUnwindSafe(async move { (msg.0)(shared).await }).catch_unwind();
         AtomicResponse::new(Box::pin(work.into_actor(self).map(|outcome, actor, ctx| {
             outcome.map_err(|_| {
+                actor.shared.dead.store(true, std::sync::atomic::Ordering::Release);
                 tracing::error!(company = %actor.shared.company_id, "tenant actor panicked; it will be replaced");
                 ctx.stop();
                 Panicked

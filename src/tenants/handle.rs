@@ -37,6 +37,8 @@ pub struct TenantShared {
     /// Last outbox sequence number used.
     seq: AtomicU64,
     seq_loaded: AtomicBool,
+    /// Set when the actor panicked: the registry starts a fresh actor for the next request.
+    pub(super) dead: AtomicBool,
 }
 
 impl TenantShared {
@@ -48,6 +50,7 @@ impl TenantShared {
             columns: RwLock::new(None),
             seq: AtomicU64::new(0),
             seq_loaded: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
         }
     }
 
@@ -123,6 +126,12 @@ impl From<TenantError> for CrmError {
 impl TenantHandle {
     pub(super) fn new(addr: Addr<TenantActor>, shared: Arc<TenantShared>, last_used: Arc<AtomicU64>, epoch: Instant) -> Self {
         Self { addr, shared, last_used, epoch }
+    }
+
+    /// Whether the actor behind this handle can still take messages.
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        self.addr.connected() && !self.shared.dead.load(Ordering::Acquire)
     }
 
     /// Marks the company as used now (postpones idle eviction).

@@ -71,7 +71,7 @@ impl TenantRegistry {
             .open_tenant(&crate::domain::company::database_name(&uuid))
             .await?;
         let mut map = self.inner.map.lock();
-        if let Some(entry) = map.get(company_id).filter(|e| e.addr.connected()) {
+        if let Some(entry) = map.get(company_id).filter(|e| e.handle.is_alive()) {
             return Ok(entry.handle.clone());
         }
         let shared = Arc::new(TenantShared::new(company_id.to_owned(), session));
@@ -102,7 +102,7 @@ impl TenantRegistry {
 
     fn running_handle(&self, company_id: &str) -> Option<TenantHandle> {
         let map = self.inner.map.lock();
-        map.get(company_id).filter(|e| e.addr.connected()).map(|e| {
+        map.get(company_id).filter(|e| e.handle.is_alive()).map(|e| {
             e.handle.touch();
             e.handle.clone()
         })
@@ -138,7 +138,7 @@ impl TenantRegistry {
     /// How many company actors are running.
     #[must_use]
     pub fn running(&self) -> usize {
-        self.inner.map.lock().values().filter(|e| e.addr.connected()).count()
+        self.inner.map.lock().values().filter(|e| e.handle.is_alive()).count()
     }
 
     /// Whether this company's actor is running.
@@ -148,7 +148,7 @@ impl TenantRegistry {
             .map
             .lock()
             .get(company_id)
-            .is_some_and(|e| e.addr.connected())
+            .is_some_and(|e| e.handle.is_alive())
     }
 
     /// Stops every actor after its queued writes, then the arbiters.

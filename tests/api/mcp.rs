@@ -239,7 +239,7 @@ async fn guards_and_errors_are_tool_results_that_say_how_to_fix_the_call() {
     let me = tool(&app, k, "get_current_user", json!({})).await;
     assert_eq!(me["structuredContent"]["roleName"], "Admin");
     let company = tool(&app, k, "update_company", json!({"name": "Guards GmbH", "street": "Main 1", "city": "Berlin", "postalCode": "10115", "country": "de", "currency": "eur"})).await;
-    assert_eq!(text(&company), "Company profile updated");
+    assert_eq!(company["structuredContent"]["message"], "Company profile updated");
     let profile = tool(&app, k, "get_company", json!({})).await;
     assert_eq!(profile["structuredContent"]["city"], "Berlin");
     let roles = tool(&app, k, "list_roles", json!({})).await;
@@ -247,7 +247,7 @@ async fn guards_and_errors_are_tool_results_that_say_how_to_fix_the_call() {
     let users = tool(&app, k, "list_users", json!({})).await;
     assert_eq!(users["structuredContent"]["total"], 1);
     let profile = tool(&app, k, "update_my_profile", json!({"firstName": "Ada", "lastName": "Admin", "country": "gb"})).await;
-    assert_eq!(text(&profile), "Profile updated");
+    assert_eq!(profile["structuredContent"]["message"], "Profile updated");
 }
 
 #[actix_web::test]
