@@ -43,7 +43,12 @@ impl Admin {
     /// Updates the company profile.
     pub async fn update_company_profile(&self, company_id: &str, profile: &CompanyProfile) -> AdminResult<Value> {
         let mut problems = Vec::new();
-        for (field, value) in [("name", &profile.name), ("street", &profile.street), ("city", &profile.city), ("postalCode", &profile.postal_code)] {
+        for (field, value) in [
+            ("name", &profile.name),
+            ("street", &profile.street),
+            ("city", &profile.city),
+            ("postalCode", &profile.postal_code),
+        ] {
             if value.trim().is_empty() {
                 problems.push(detail(field, "must be at least 1 character"));
             }
@@ -52,7 +57,10 @@ impl Admin {
             problems.push(detail("country", "must be a lowercase ISO 3166 alpha-2 code, e.g. de"));
         }
         if profile.currency.as_deref().is_some_and(|c| !CURRENCIES.contains(&c)) {
-            problems.push(detail("currency", &format!("must be one of: {}", CURRENCIES.join(", "))));
+            problems.push(detail(
+                "currency",
+                &format!("must be one of: {}", CURRENCIES.join(", ")),
+            ));
         }
         if !problems.is_empty() {
             return Err(AdminError::Validation(problems));
@@ -68,7 +76,14 @@ impl Admin {
     }
 
     /// Updates the caller's own profile.
-    pub async fn update_profile(&self, user_id: &str, first: &str, last: &str, country: &str, avatar: Option<&str>) -> AdminResult<User> {
+    pub async fn update_profile(
+        &self,
+        user_id: &str,
+        first: &str,
+        last: &str,
+        country: &str,
+        avatar: Option<&str>,
+    ) -> AdminResult<User> {
         let mut problems = Vec::new();
         if first.trim().is_empty() {
             problems.push(detail("firstName", "must be at least 1 character"));
@@ -80,14 +95,24 @@ impl Admin {
             problems.push(detail("country", "must be a lowercase ISO 3166 alpha-2 code, e.g. de"));
         }
         if avatar.is_some_and(|a| !is_link(a)) {
-            problems.push(detail("avatarUrl", "The URL value is invalid. Please check the format."));
+            problems.push(detail(
+                "avatarUrl",
+                "The URL value is invalid. Please check the format.",
+            ));
         }
         if !problems.is_empty() {
             return Err(AdminError::Validation(problems));
         }
-        let user = control::set_user_profile(self.store.control(), user_id, first.trim(), last.trim(), country, avatar)
-            .await?
-            .ok_or_else(|| AdminError::UserNotFound(user_id.to_owned()))?;
+        let user = control::set_user_profile(
+            self.store.control(),
+            user_id,
+            first.trim(),
+            last.trim(),
+            country,
+            avatar,
+        )
+        .await?
+        .ok_or_else(|| AdminError::UserNotFound(user_id.to_owned()))?;
         self.verifier.forget_user(user_id);
         Ok(user)
     }

@@ -65,7 +65,10 @@ pub fn permissions(input: &Map<String, Value>) -> Result<Vec<Permission>, Vec<cr
     ];
     for key in input.keys() {
         if !resources.iter().any(|(name, _, _)| name == key) {
-            problems.push(detail(&format!("permissions.{key}"), "is not a resource (contacts, deals, organizations, services, tasks, users, company, api, auditLog)"));
+            problems.push(detail(
+                &format!("permissions.{key}"),
+                "is not a resource (contacts, deals, organizations, services, tasks, users, company, api, auditLog)",
+            ));
         }
     }
     for (name, resource, reads) in resources {
@@ -74,9 +77,14 @@ pub fn permissions(input: &Map<String, Value>) -> Result<Vec<Permission>, Vec<cr
         if resource != Resource::AuditLog {
             match (manage, flag(manage)) {
                 (None, _) => {}
-                (Some(_), Some(true)) => out.extend([Action::Create, Action::Update, Action::Delete].map(|a| perm(resource, a))),
+                (Some(_), Some(true)) => {
+                    out.extend([Action::Create, Action::Update, Action::Delete].map(|a| perm(resource, a)))
+                }
                 (Some(_), Some(false)) => {}
-                (Some(_), None) => problems.push(detail(&format!("permissions.{name}.canManage"), "must be \"yes\" or \"no\"")),
+                (Some(_), None) => problems.push(detail(
+                    &format!("permissions.{name}.canManage"),
+                    "must be \"yes\" or \"no\"",
+                )),
             }
         }
         if resource == Resource::Company {
@@ -84,13 +92,19 @@ pub fn permissions(input: &Map<String, Value>) -> Result<Vec<Permission>, Vec<cr
             continue;
         }
         let default = if resource == Resource::Users { "own" } else { "none" };
-        match settings.and_then(|s| s.get("readAccess")).map_or(Some(default), Value::as_str) {
+        match settings
+            .and_then(|s| s.get("readAccess"))
+            .map_or(Some(default), Value::as_str)
+        {
             Some(read) if reads.contains(&read) => match read {
                 "own" => out.push(perm(resource, Action::ReadOwn)),
                 "all" => out.push(perm(resource, Action::ReadAll)),
                 _ => {}
             },
-            _ => problems.push(detail(&format!("permissions.{name}.readAccess"), &format!("must be one of: {}", reads.join(", ")))),
+            _ => problems.push(detail(
+                &format!("permissions.{name}.readAccess"),
+                &format!("must be one of: {}", reads.join(", ")),
+            )),
         }
     }
     if problems.is_empty() { Ok(out) } else { Err(problems) }
@@ -136,10 +150,12 @@ impl Admin {
             return Err(AdminError::Validation(problems));
         }
         let id = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        control::save_role(db, company_id, &id, name, description, &granted).await.map_err(|e| match e {
-            StoreError::Duplicate => conflict(&format!("A role named \"{name}\" already exists.")),
-            other => AdminError::Store(other),
-        })?;
+        control::save_role(db, company_id, &id, name, description, &granted)
+            .await
+            .map_err(|e| match e {
+                StoreError::Duplicate => conflict(&format!("A role named \"{name}\" already exists.")),
+                other => AdminError::Store(other),
+            })?;
         self.verifier.forget_company(company_id);
         control::role_dto(db, &id).await?.ok_or(AdminError::RoleNotFound(id))
     }
@@ -163,7 +179,13 @@ impl Admin {
     }
 
     /// Changes another user's role or status (a company admin's operation).
-    pub async fn set_user_access(&self, company_id: &str, actor_id: &str, user_id: &str, change: &UserAccess) -> AdminResult<User> {
+    pub async fn set_user_access(
+        &self,
+        company_id: &str,
+        actor_id: &str,
+        user_id: &str,
+        change: &UserAccess,
+    ) -> AdminResult<User> {
         let db = self.store.control();
         if user_id == actor_id {
             return Err(AdminError::Validation(vec![detail("id", "Cannot update own details.")]));
@@ -177,22 +199,35 @@ impl Admin {
             Some(None) => None,
             Some(Some(role)) => match control::role_company(db, role).await? {
                 Some(owner) if owner == company_id => Some(role.clone()),
-                _ => return Err(AdminError::Validation(vec![detail("roleId", "is not a role of this company")])),
+                _ => {
+                    return Err(AdminError::Validation(vec![detail(
+                        "roleId",
+                        "is not a role of this company",
+                    )]));
+                }
             },
         };
         let status = change.status.unwrap_or(user.status);
         if status == UserStatus::PendingAuthorization && user.status != UserStatus::PendingAuthorization {
-            return Err(AdminError::Validation(vec![detail("status", "must be active or inactive")]));
+            return Err(AdminError::Validation(vec![detail(
+                "status",
+                "must be active or inactive",
+            )]));
         }
         let system = control::system_role(db, company_id).await?.map(|r| r.id);
         let loses_admin = user.role_id == system && (role_id != system || status != UserStatus::Active);
         if loses_admin {
             let others = control::users_with_role(db, system.as_deref().unwrap_or_default()).await?;
             if !others.iter().any(|u| u.id != user.id && u.status == UserStatus::Active) {
-                return Err(AdminError::Validation(vec![detail("roleId", "At least one user must be a system administrator")]));
+                return Err(AdminError::Validation(vec![detail(
+                    "roleId",
+                    "At least one user must be a system administrator",
+                )]));
             }
         }
-        let updated = control::set_user_access(db, user_id, role_id.as_deref(), status).await?.ok_or_else(|| AdminError::UserNotFound(user_id.to_owned()))?;
+        let updated = control::set_user_access(db, user_id, role_id.as_deref(), status)
+            .await?
+            .ok_or_else(|| AdminError::UserNotFound(user_id.to_owned()))?;
         self.verifier.forget_user(user_id);
         Ok(updated)
     }
@@ -212,7 +247,10 @@ mod tests {
         assert!(granted.contains(&perm(Resource::Contacts, Action::ReadOwn)));
         assert!(!granted.contains(&perm(Resource::Contacts, Action::ReadAll)));
         assert!(granted.contains(&perm(Resource::Deals, Action::ReadAll)));
-        assert!(granted.contains(&perm(Resource::Users, Action::ReadOwn)), "users default to own");
+        assert!(
+            granted.contains(&perm(Resource::Users, Action::ReadOwn)),
+            "users default to own"
+        );
         assert!(granted.contains(&perm(Resource::Company, Action::ReadOwn)));
         let bad = json!({"contacts": {"readAccess": "some"}, "planets": {}});
         assert_eq!(permissions(bad.as_object().unwrap()).unwrap_err().len(), 2);

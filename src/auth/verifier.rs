@@ -152,6 +152,9 @@ impl Caller {
     /// The caller's access inside their company.
     #[must_use]
     pub fn access(&self) -> crate::crm::access::Access {
-        crate::crm::access::Access { user_id: self.user.id.clone(), role: self.role.clone() }
+        crate::crm::access::Access {
+            user_id: self.user.id.clone(),
+            role: self.role.clone(),
+        }
     }
 }

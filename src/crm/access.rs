@@ -64,7 +64,10 @@ impl Access {
     /// Requires read access (all or own) on an entity and returns the scope.
     pub fn require_read(&self, entity: Entity) -> Result<Scope, String> {
         let resource = entity.resource();
-        self.require(Requirement::Any(&[perm(resource, Action::ReadAll), perm(resource, Action::ReadOwn)]))?;
+        self.require(Requirement::Any(&[
+            perm(resource, Action::ReadAll),
+            perm(resource, Action::ReadOwn),
+        ]))?;
         Ok(self.scope(resource).unwrap_or(Scope::Own))
     }
 

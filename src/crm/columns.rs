@@ -10,14 +10,24 @@ const FIELDS: &str = "record::id(id) AS uid, label, entityType, type, options";
 
 /// Every column of the company, by entity type then label.
 pub async fn list(db: &impl Db) -> StoreResult<Vec<Column>> {
-    rows(db, &format!("SELECT {FIELDS} FROM custom_column ORDER BY entityType, label"), json!({})).await
+    rows(
+        db,
+        &format!("SELECT {FIELDS} FROM custom_column ORDER BY entityType, label"),
+        json!({}),
+    )
+    .await
 }
 
 /// Backfills a single-select default into records without a value.
 async fn backfill(db: &impl Db, column: &Column) -> StoreResult<()> {
     if let Some(default) = column.default_option() {
         let sql = "UPDATE type::table($table) SET customFields[$column] = $default WHERE customFields[$column] = NONE";
-        run(db, sql, json!({"table": column.entity_type.table(), "column": column.id, "default": default})).await?;
+        run(
+            db,
+            sql,
+            json!({"table": column.entity_type.table(), "column": column.id, "default": default}),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -28,7 +38,12 @@ pub async fn create(db: &impl Db, column: &Column) -> StoreResult<()> {
     if let Some(options) = &column.options {
         content["options"] = options.clone();
     }
-    run(db, "CREATE type::record('custom_column', $id) CONTENT $content", json!({"id": column.id, "content": content})).await?;
+    run(
+        db,
+        "CREATE type::record('custom_column', $id) CONTENT $content",
+        json!({"id": column.id, "content": content}),
+    )
+    .await?;
     backfill(db, column).await
 }
 
@@ -70,7 +85,12 @@ pub async fn update(db: &impl Db, column: &Column) -> StoreResult<()> {
 pub async fn delete(db: &impl Db, column: &Column) -> StoreResult<()> {
     let sql = "UPDATE type::table($table) SET customFields = object::remove(customFields, $column) WHERE customFields[$column] != NONE;
                DELETE type::record('custom_column', $column);";
-    run(db, sql, json!({"table": column.entity_type.table(), "column": column.id})).await?;
+    run(
+        db,
+        sql,
+        json!({"table": column.entity_type.table(), "column": column.id}),
+    )
+    .await?;
     Ok(())
 }
 

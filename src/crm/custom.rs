@@ -87,11 +87,17 @@ impl ColumnType {
 /// Chip colours of select options and list columns.
 pub const CHIP_COLORS: [&str; 6] = ["default", "secondary", "destructive", "success", "warning", "info"];
 /// Date display formats.
-pub const DISPLAY_FORMATS: [&str; 5] = ["numericalLong", "numericalShort", "descriptiveShort", "descriptiveLong", "relative"];
+pub const DISPLAY_FORMATS: [&str; 5] = [
+    "numericalLong",
+    "numericalShort",
+    "descriptiveShort",
+    "descriptiveLong",
+    "relative",
+];
 /// Supported currencies.
 pub const CURRENCIES: [&str; 27] = [
-    "eur", "usd", "gbp", "jpy", "cny", "inr", "brl", "cad", "aud", "chf", "sek", "nok", "dkk", "pln", "czk", "huf", "try",
-    "twd", "zar", "mxn", "krw", "hkd", "sgd", "nzd", "aed", "sar", "ils",
+    "eur", "usd", "gbp", "jpy", "cny", "inr", "brl", "cad", "aud", "chf", "sek", "nok", "dkk", "pln", "czk", "huf",
+    "try", "twd", "zar", "mxn", "krw", "hkd", "sgd", "nzd", "aed", "sar", "ils",
 ];
 
 /// A custom column.
@@ -122,7 +128,11 @@ impl Column {
     }
 
     fn allow_multiple(&self) -> bool {
-        self.options.as_ref().and_then(|o| o.get("allowMultiple")).and_then(Value::as_bool).unwrap_or(false)
+        self.options
+            .as_ref()
+            .and_then(|o| o.get("allowMultiple"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     /// The single-select options as (value, label).
@@ -135,7 +145,12 @@ impl Column {
             .map(|items| {
                 items
                     .iter()
-                    .filter_map(|o| Some((o.get("value")?.as_str()?.to_owned(), o.get("label")?.as_str()?.to_owned())))
+                    .filter_map(|o| {
+                        Some((
+                            o.get("value")?.as_str()?.to_owned(),
+                            o.get("label")?.as_str()?.to_owned(),
+                        ))
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -158,7 +173,10 @@ impl Column {
         let value = raw.trim();
         let parts = |v: &str| -> Vec<String> {
             if self.allow_multiple() {
-                v.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect()
+                v.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
             } else {
                 vec![v.to_owned()]
             }
@@ -175,7 +193,11 @@ impl Column {
             ColumnType::DateRange => range(value, |p| is_date(p) || is_datetime(p)),
             ColumnType::DateTimeRange => range(value, is_datetime),
         };
-        if ok { Ok(value.to_owned()) } else { Err(self.invalid_message()) }
+        if ok {
+            Ok(value.to_owned())
+        } else {
+            Err(self.invalid_message())
+        }
     }
 
     /// The reference's message for an invalid value of this column.
@@ -202,7 +224,8 @@ impl Column {
 /// `+` then 7–15 digits.
 #[must_use]
 pub fn is_e164(text: &str) -> bool {
-    text.strip_prefix('+').is_some_and(|d| (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+    text.strip_prefix('+')
+        .is_some_and(|d| (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A URL with protocol http, https, mailto or tel.
@@ -233,10 +256,19 @@ pub fn is_datetime(text: &str) -> bool {
 #[must_use]
 pub fn instant(text: &str) -> Option<DateTime<chrono::Utc>> {
     if is_date(text) {
-        return NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        return NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc());
     }
-    let full = if text.len() == 17 { format!("{}:00Z", &text[..16]) } else { text.to_owned() };
-    DateTime::parse_from_rfc3339(&full).ok().map(|t| t.with_timezone(&chrono::Utc))
+    let full = if text.len() == 17 {
+        format!("{}:00Z", &text[..16])
+    } else {
+        text.to_owned()
+    };
+    DateTime::parse_from_rfc3339(&full)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 fn range(text: &str, part: impl Fn(&str) -> bool) -> bool {
@@ -286,7 +318,11 @@ pub fn check_label(label: &str) -> Result<String, String> {
 
 /// Checks and normalises the options of a column type; `previous` are the stored options (single-select
 /// option values are kept when given, new options get fresh ids). Errors are (path under `options`, message).
-pub fn check_options(kind: ColumnType, options: Option<&Value>, previous: Option<&Value>) -> Result<Option<Value>, (String, String)> {
+pub fn check_options(
+    kind: ColumnType,
+    options: Option<&Value>,
+    previous: Option<&Value>,
+) -> Result<Option<Value>, (String, String)> {
     let bad = |path: &str, message: &str| Err((path.to_owned(), message.to_owned()));
     let one_of = |v: Option<&Value>, allowed: &[&str]| v.and_then(Value::as_str).is_some_and(|s| allowed.contains(&s));
     match kind {
@@ -300,7 +336,10 @@ pub fn check_options(kind: ColumnType, options: Option<&Value>, previous: Option
             Some(Value::Object(map)) => match map.get("displayFormat") {
                 None | Some(Value::Null) => Ok(previous.cloned()),
                 Some(format) if one_of(Some(format), &DISPLAY_FORMATS) => Ok(Some(json!({"displayFormat": format}))),
-                Some(_) => bad("options.displayFormat", &format!("must be one of: {}", DISPLAY_FORMATS.join(", "))),
+                Some(_) => bad(
+                    "options.displayFormat",
+                    &format!("must be one of: {}", DISPLAY_FORMATS.join(", ")),
+                ),
             },
             Some(_) => bad("options", "must be an object"),
         },
@@ -309,7 +348,10 @@ pub fn check_options(kind: ColumnType, options: Option<&Value>, previous: Option
             if one_of(currency, &CURRENCIES) {
                 Ok(Some(json!({"currency": currency})))
             } else {
-                bad("options.currency", &format!("must be one of: {}", CURRENCIES.join(", ")))
+                bad(
+                    "options.currency",
+                    &format!("must be one of: {}", CURRENCIES.join(", ")),
+                )
             }
         }
         ColumnType::Link | ColumnType::Email | ColumnType::Phone => {
@@ -318,7 +360,9 @@ pub fn check_options(kind: ColumnType, options: Option<&Value>, previous: Option
             if !one_of(color, &CHIP_COLORS) {
                 return bad("options.color", &format!("must be one of: {}", CHIP_COLORS.join(", ")));
             }
-            let Some(Value::Bool(multiple)) = multiple else { return bad("options.allowMultiple", "must be true or false") };
+            let Some(Value::Bool(multiple)) = multiple else {
+                return bad("options.allowMultiple", "must be true or false");
+            };
             Ok(Some(json!({"color": color, "allowMultiple": multiple})))
         }
         ColumnType::SingleSelect => check_select_options(options, previous),
@@ -338,7 +382,11 @@ fn check_select_options(options: Option<&Value>, previous: Option<&Value>) -> Re
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let at = |f: &str| format!("options.options[{i}].{f}");
-        let label = item.get("label").and_then(Value::as_str).map(str::trim).unwrap_or_default();
+        let label = item
+            .get("label")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default();
         if label.is_empty() {
             return Err((at("label"), "must not be empty".into()));
         }
@@ -348,7 +396,12 @@ fn check_select_options(options: Option<&Value>, previous: Option<&Value>) -> Re
         }
         let value = match item.get("value").and_then(Value::as_str) {
             Some(v) if known.contains(&v) => v.to_owned(),
-            Some(v) => return Err((at("value"), format!("{v} is not an option of this column; omit `value` to add a new option"))),
+            Some(v) => {
+                return Err((
+                    at("value"),
+                    format!("{v} is not an option of this column; omit `value` to add a new option"),
+                ));
+            }
             None => uuid::Uuid::new_v4().to_string(),
         };
         let is_default = item.get("isDefault").and_then(Value::as_bool).unwrap_or(false);
@@ -363,7 +416,13 @@ mod tests {
     use super::*;
 
     fn column(kind: ColumnType, options: Option<Value>) -> Column {
-        Column { id: "c".into(), label: "L".into(), entity_type: Entity::Contact, kind, options }
+        Column {
+            id: "c".into(),
+            label: "L".into(),
+            entity_type: Entity::Contact,
+            kind,
+            options,
+        }
     }
 
     #[test]
@@ -395,20 +454,33 @@ mod tests {
             (ColumnType::DateRange, None, "2024-01-15,2024-01-22", true),
             (ColumnType::DateRange, None, "2024-01-22,2024-01-15", false),
             (ColumnType::DateRange, None, "2024-01-22", false),
-            (ColumnType::DateTimeRange, None, "2024-01-15T09:00:00Z,2024-01-15T17:00:00Z", true),
+            (
+                ColumnType::DateTimeRange,
+                None,
+                "2024-01-15T09:00:00Z,2024-01-15T17:00:00Z",
+                true,
+            ),
             (ColumnType::DateTimeRange, None, "2024-01-15,2024-01-16", false),
         ];
         for (kind, options, value, ok) in cases {
-            assert_eq!(column(kind, options).check_value(value).is_ok(), ok, "{kind:?} {value:?}");
+            assert_eq!(
+                column(kind, options).check_value(value).is_ok(),
+                ok,
+                "{kind:?} {value:?}"
+            );
         }
         let _ = single;
     }
 
     #[test]
     fn select_options_get_ids_and_keep_known_ones() {
-        let created = check_options(ColumnType::SingleSelect, Some(&json!({"options": [{"label": "New", "isDefault": true}]})), None)
-            .unwrap()
-            .unwrap();
+        let created = check_options(
+            ColumnType::SingleSelect,
+            Some(&json!({"options": [{"label": "New", "isDefault": true}]})),
+            None,
+        )
+        .unwrap()
+        .unwrap();
         let value = created["options"][0]["value"].as_str().unwrap().to_owned();
         let updated = check_options(
             ColumnType::SingleSelect,
@@ -419,7 +491,14 @@ mod tests {
         .unwrap();
         assert_eq!(updated["options"][0]["value"], value.as_str());
         assert_ne!(updated["options"][1]["value"], value.as_str());
-        assert!(check_options(ColumnType::SingleSelect, Some(&json!({"options": [{"label": "X", "value": "forged"}]})), Some(&created)).is_err());
+        assert!(
+            check_options(
+                ColumnType::SingleSelect,
+                Some(&json!({"options": [{"label": "X", "value": "forged"}]})),
+                Some(&created)
+            )
+            .is_err()
+        );
     }
 
     #[test]

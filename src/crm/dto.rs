@@ -28,7 +28,10 @@ pub fn shape(raw: Value) -> Value {
         Some(Value::Object(map)) => {
             let mut pairs: Vec<(String, Value)> = map.into_iter().collect();
             pairs.sort_by(|a, b| a.0.cmp(&b.0));
-            pairs.into_iter().map(|(column, value)| json!({"columnId": column, "value": value})).collect()
+            pairs
+                .into_iter()
+                .map(|(column, value)| json!({"columnId": column, "value": value}))
+                .collect()
         }
         _ => Vec::new(),
     };
@@ -52,7 +55,12 @@ pub async fn load(db: &impl Db, entity: Entity, ids: &[String]) -> StoreResult<V
     };
     let mut shaped: Vec<Value> = rows.into_iter().map(shape).collect();
     let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    shaped.sort_by_key(|dto| dto["id"].as_str().and_then(|id| position.get(id).copied()).unwrap_or(usize::MAX));
+    shaped.sort_by_key(|dto| {
+        dto["id"]
+            .as_str()
+            .and_then(|id| position.get(id).copied())
+            .unwrap_or(usize::MAX)
+    });
     Ok(shaped)
 }
 
@@ -133,7 +141,10 @@ mod tests {
         let raw = json!({"uid": "c1", "firstName": "A", "customFields": {"b": "2", "a": "1"}, "sortValue": 1});
         let dto = shape(raw);
         assert_eq!(dto["id"], "c1");
-        assert_eq!(dto["customFieldValues"], json!([{"columnId": "a", "value": "1"}, {"columnId": "b", "value": "2"}]));
+        assert_eq!(
+            dto["customFieldValues"],
+            json!([{"columnId": "a", "value": "1"}, {"columnId": "b", "value": "2"}])
+        );
         assert!(dto.get("sortValue").is_none() && dto.get("uid").is_none());
     }
 }

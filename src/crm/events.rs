@@ -19,13 +19,21 @@ impl Event {
     /// `<entity>.created` with the DTO.
     #[must_use]
     pub fn created(entity: Entity, dto: &Value) -> Self {
-        Self { event: format!("{}.created", entity.table()), entity_id: id_of(dto), payload: dto.clone() }
+        Self {
+            event: format!("{}.created", entity.table()),
+            entity_id: id_of(dto),
+            payload: dto.clone(),
+        }
     }
 
     /// `<entity>.deleted` with the DTO as it was.
     #[must_use]
     pub fn deleted(entity: Entity, dto: &Value) -> Self {
-        Self { event: format!("{}.deleted", entity.table()), entity_id: id_of(dto), payload: dto.clone() }
+        Self {
+            event: format!("{}.deleted", entity.table()),
+            entity_id: id_of(dto),
+            payload: dto.clone(),
+        }
     }
 
     /// `<entity>.updated` with the DTO and its changes.
@@ -34,7 +42,11 @@ impl Event {
         let mut payload = Map::new();
         payload.insert(entity.table().to_owned(), dto.clone());
         payload.insert("changes".to_owned(), Value::Object(changes));
-        Self { event: format!("{}.updated", entity.table()), entity_id: id_of(dto), payload: Value::Object(payload) }
+        Self {
+            event: format!("{}.updated", entity.table()),
+            entity_id: id_of(dto),
+            payload: Value::Object(payload),
+        }
     }
 }
 
@@ -43,7 +55,9 @@ fn id_of(dto: &Value) -> String {
 }
 
 fn element_key(item: &Value) -> Option<&Value> {
-    item.get("id").or_else(|| item.get("columnId")).or_else(|| item.get("key"))
+    item.get("id")
+        .or_else(|| item.get("columnId"))
+        .or_else(|| item.get("key"))
 }
 
 /// `field → {previous, current}` for every field that differs. Arrays of keyed objects are compared by key and
@@ -51,7 +65,10 @@ fn element_key(item: &Value) -> Option<&Value> {
 #[must_use]
 pub fn changes(before: &Value, after: &Value, skip: &[&str]) -> Map<String, Value> {
     let empty = Map::new();
-    let (b, a) = (before.as_object().unwrap_or(&empty), after.as_object().unwrap_or(&empty));
+    let (b, a) = (
+        before.as_object().unwrap_or(&empty),
+        after.as_object().unwrap_or(&empty),
+    );
     let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -64,14 +81,28 @@ pub fn changes(before: &Value, after: &Value, skip: &[&str]) -> Map<String, Valu
         if old == new {
             continue;
         }
-        let keyed = |v: &Value| v.as_array().is_some_and(|items| !items.is_empty() && items.iter().all(|i| element_key(i).is_some()));
-        if (keyed(old) || old.as_array().is_some_and(Vec::is_empty)) && (keyed(new) || new.as_array().is_some_and(Vec::is_empty)) {
-            let (olds, news) = (old.as_array().map_or(&[][..], Vec::as_slice), new.as_array().map_or(&[][..], Vec::as_slice));
+        let keyed = |v: &Value| {
+            v.as_array()
+                .is_some_and(|items| !items.is_empty() && items.iter().all(|i| element_key(i).is_some()))
+        };
+        if (keyed(old) || old.as_array().is_some_and(Vec::is_empty))
+            && (keyed(new) || new.as_array().is_some_and(Vec::is_empty))
+        {
+            let (olds, news) = (
+                old.as_array().map_or(&[][..], Vec::as_slice),
+                new.as_array().map_or(&[][..], Vec::as_slice),
+            );
             let find = |list: &[Value], k: Option<&Value>| list.iter().find(|x| element_key(x) == k).cloned();
-            let previous: Vec<Value> =
-                olds.iter().filter(|o| find(news, element_key(o)).as_ref() != Some(*o)).cloned().collect();
-            let current: Vec<Value> =
-                news.iter().filter(|n| find(olds, element_key(n)).as_ref() != Some(*n)).cloned().collect();
+            let previous: Vec<Value> = olds
+                .iter()
+                .filter(|o| find(news, element_key(o)).as_ref() != Some(*o))
+                .cloned()
+                .collect();
+            let current: Vec<Value> = news
+                .iter()
+                .filter(|n| find(olds, element_key(n)).as_ref() != Some(*n))
+                .cloned()
+                .collect();
             if previous.is_empty() && current.is_empty() {
                 continue;
             }
@@ -93,7 +124,10 @@ mod tests {
         let after = json!({"name": "A", "organizations": [{"id": "a", "name": "A"}, {"id": "b", "name": "B"}], "emails": ["x"]});
         let diff = changes(&before, &after, &[]);
         assert_eq!(diff.len(), 1);
-        assert_eq!(diff["organizations"], json!({"previous": [], "current": [{"id": "b", "name": "B"}]}));
+        assert_eq!(
+            diff["organizations"],
+            json!({"previous": [], "current": [{"id": "b", "name": "B"}]})
+        );
     }
 
     #[test]
@@ -101,7 +135,10 @@ mod tests {
         let before = json!({"services": [{"id": "s", "quantity": 1.0}, {"id": "t", "quantity": 2.0}]});
         let after = json!({"services": [{"id": "t", "quantity": 2.0}, {"id": "s", "quantity": 3.0}]});
         let diff = changes(&before, &after, &[]);
-        assert_eq!(diff["services"], json!({"previous": [{"id": "s", "quantity": 1.0}], "current": [{"id": "s", "quantity": 3.0}]}));
+        assert_eq!(
+            diff["services"],
+            json!({"previous": [{"id": "s", "quantity": 1.0}], "current": [{"id": "s", "quantity": 3.0}]})
+        );
         let reordered = json!({"services": [{"id": "t", "quantity": 2.0}, {"id": "s", "quantity": 1.0}]});
         assert!(changes(&before, &reordered, &[]).is_empty());
     }

@@ -71,12 +71,19 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn at(&self, field: &str) -> String {
-        if self.path.is_empty() { field.to_owned() } else { format!("{}.{field}", self.path) }
+        if self.path.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{}.{field}", self.path)
+        }
     }
 
     fn fail(&mut self, field: &str, message: impl Into<String>) {
         let path = self.at(field);
-        self.details.push(ErrorDetail { path, message: message.into() });
+        self.details.push(ErrorDetail {
+            path,
+            message: message.into(),
+        });
     }
 
     fn text(&mut self, obj: &Map<String, Value>, field: &str, required: bool, min: usize) -> Option<String> {
@@ -166,9 +173,15 @@ impl Parser<'_> {
                 continue;
             };
             if let Some(unknown) = obj.keys().find(|k| !matches!(k.as_str(), "serviceId" | "quantity")) {
-                self.fail(&format!("{at}.{unknown}"), "is not a field of a service line (serviceId, quantity)");
+                self.fail(
+                    &format!("{at}.{unknown}"),
+                    "is not a field of a service line (serviceId, quantity)",
+                );
             }
-            let id = obj.get("serviceId").and_then(Value::as_str).and_then(|s| uuid::Uuid::parse_str(s).ok());
+            let id = obj
+                .get("serviceId")
+                .and_then(Value::as_str)
+                .and_then(|s| uuid::Uuid::parse_str(s).ok());
             let Some(id) = id else {
                 self.fail(&format!("{at}.serviceId"), "must be a UUID");
                 continue;
@@ -196,7 +209,10 @@ impl Parser<'_> {
         let items = match value {
             Value::Null if nulls == Nulls::Clear => return CustomPatch::ClearAll,
             Value::Null => {
-                self.fail("customFieldValues", "must be an array; omit it to keep values, or pass {columnId, value: null} to clear one");
+                self.fail(
+                    "customFieldValues",
+                    "must be an array; omit it to keep values, or pass {columnId, value: null} to clear one",
+                );
                 return CustomPatch::Keep;
             }
             Value::Array(items) => items,
@@ -213,15 +229,29 @@ impl Parser<'_> {
                 continue;
             };
             if let Some(unknown) = obj.keys().find(|k| !matches!(k.as_str(), "columnId" | "value")) {
-                self.fail(&format!("{at}.{unknown}"), "is not a field of a custom value (columnId, value)");
+                self.fail(
+                    &format!("{at}.{unknown}"),
+                    "is not a field of a custom value (columnId, value)",
+                );
             }
             let column_id = obj.get("columnId").and_then(Value::as_str).unwrap_or_default();
-            let Some(column) = self.columns.iter().find(|c| c.id == column_id && c.entity_type == entity) else {
-                let available: Vec<String> =
-                    self.columns.iter().filter(|c| c.entity_type == entity).map(Column::describe).collect();
+            let Some(column) = self
+                .columns
+                .iter()
+                .find(|c| c.id == column_id && c.entity_type == entity)
+            else {
+                let available: Vec<String> = self
+                    .columns
+                    .iter()
+                    .filter(|c| c.entity_type == entity)
+                    .map(Column::describe)
+                    .collect();
                 self.fail(
                     &format!("{at}.columnId"),
-                    format!("Custom column ID not found or not accessible. Available columns: {}.", available.join(", ")),
+                    format!(
+                        "Custom column ID not found or not accessible. Available columns: {}.",
+                        available.join(", ")
+                    ),
                 );
                 continue;
             };
@@ -271,9 +301,16 @@ pub fn parse_item(
     nulls: Nulls,
     columns: &[Column],
 ) -> Result<Item, Vec<ErrorDetail>> {
-    let mut p = Parser { path: path.to_owned(), details: Vec::new(), columns };
+    let mut p = Parser {
+        path: path.to_owned(),
+        details: Vec::new(),
+        columns,
+    };
     let Some(obj) = value.as_object() else {
-        return Err(vec![ErrorDetail { path: path.to_owned(), message: "must be an object".into() }]);
+        return Err(vec![ErrorDetail {
+            path: path.to_owned(),
+            message: "must be an object".into(),
+        }]);
     };
     let relation_keys: Vec<&str> = entity
         .relations()
@@ -301,11 +338,22 @@ pub fn parse_item(
                 "totalValue" | "totalQuantity" => " (deal totals are computed from the service lines)".to_owned(),
                 _ => String::new(),
             };
-            p.fail(key, format!("is not a field of {}{hint}; allowed: {}", entity.plural(), allowed.join(", ")));
+            p.fail(
+                key,
+                format!(
+                    "is not a field of {}{hint}; allowed: {}",
+                    entity.plural(),
+                    allowed.join(", ")
+                ),
+            );
         }
     }
     let id = if mode == Mode::Update {
-        match obj.get("id").and_then(Value::as_str).and_then(|s| uuid::Uuid::parse_str(s).ok()) {
+        match obj
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        {
             Some(id) => id.to_string(),
             None => {
                 p.fail("id", "is required and must be a UUID");
@@ -395,7 +443,18 @@ pub fn parse_item(
         (Entity::Deal, Some(value)) => p.services(value, nulls),
         _ => None,
     };
-    if p.details.is_empty() { Ok(Item { id, set, notes, custom, relations, services }) } else { Err(p.details) }
+    if p.details.is_empty() {
+        Ok(Item {
+            id,
+            set,
+            notes,
+            custom,
+            relations,
+            services,
+        })
+    } else {
+        Err(p.details)
+    }
 }
 
 #[cfg(test)]
@@ -407,7 +466,13 @@ mod tests {
         let bad = json!({"lastName": 3, "emails": ["x"], "organizationIds": ["nope"], "color": "red"});
         let details = parse_item(Entity::Contact, &bad, "contacts[2]", Mode::Create, Nulls::Clear, &[]).unwrap_err();
         let paths: Vec<&str> = details.iter().map(|d| d.path.as_str()).collect();
-        for expected in ["contacts[2].color", "contacts[2].firstName", "contacts[2].lastName", "contacts[2].emails[0]", "contacts[2].organizationIds[0]"] {
+        for expected in [
+            "contacts[2].color",
+            "contacts[2].firstName",
+            "contacts[2].lastName",
+            "contacts[2].emails[0]",
+            "contacts[2].organizationIds[0]",
+        ] {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }
     }
@@ -426,7 +491,16 @@ mod tests {
         let id = uuid::Uuid::new_v4().to_string();
         let item = json!({"name": "D", "contactIds": [id, id], "services": [{"serviceId": id}, {"serviceId": id, "quantity": "2.5"}]});
         let parsed = parse_item(Entity::Deal, &item, "", Mode::Create, Nulls::Clear, &[]).unwrap();
-        assert_eq!(parsed.relations.iter().find(|(r, _)| r.field == "contactIds").unwrap().1.len(), 1);
+        assert_eq!(
+            parsed
+                .relations
+                .iter()
+                .find(|(r, _)| r.field == "contactIds")
+                .unwrap()
+                .1
+                .len(),
+            1
+        );
         assert_eq!(parsed.services.unwrap(), vec![(id, 2.5)]);
         let totals = json!({"name": "D", "totalValue": 3});
         assert!(parse_item(Entity::Deal, &totals, "", Mode::Create, Nulls::Clear, &[]).is_err());

@@ -55,7 +55,7 @@ pub fn from_tiptap(doc: &Value) -> Result<Option<String>, &'static str> {
     }
     let mut out = String::new();
     let options = pulldown_cmark::Options::ENABLE_STRIKETHROUGH | pulldown_cmark::Options::ENABLE_TASKLISTS;
-    pulldown_cmark_to_cmark::cmark(events.into_iter(), &mut out, options).map_err(|_| INVALID)?;
+    pulldown_cmark_to_cmark::cmark(events, &mut out, options).map_err(|_| INVALID)?;
     let out = out.trim().to_owned();
     Ok(if out.is_empty() { None } else { Some(out) })
 }
@@ -76,7 +76,13 @@ fn attr<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
     node.get("attrs").and_then(|a| a.get(name)).filter(|v| !v.is_null())
 }
 
-fn wrap<'a>(tag: Tag<'a>, end: TagEnd, node: &'a Value, events: &mut Vec<Event<'a>>, inner: Inner) -> Result<(), &'static str> {
+fn wrap<'a>(
+    tag: Tag<'a>,
+    end: TagEnd,
+    node: &'a Value,
+    events: &mut Vec<Event<'a>>,
+    inner: Inner,
+) -> Result<(), &'static str> {
     events.push(Event::Start(tag));
     for child in children(node)? {
         match inner {
@@ -106,10 +112,21 @@ fn block<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stati
                 5 => HeadingLevel::H5,
                 _ => HeadingLevel::H6,
             };
-            let tag = Tag::Heading { level, id: None, classes: Vec::new(), attrs: Vec::new() };
+            let tag = Tag::Heading {
+                level,
+                id: None,
+                classes: Vec::new(),
+                attrs: Vec::new(),
+            };
             wrap(tag, TagEnd::Heading(level), node, events, Inner::Inline)
         }
-        "blockquote" => wrap(Tag::BlockQuote(None), TagEnd::BlockQuote(None), node, events, Inner::Blocks),
+        "blockquote" => wrap(
+            Tag::BlockQuote(None),
+            TagEnd::BlockQuote(None),
+            node,
+            events,
+            Inner::Blocks,
+        ),
         "bulletList" | "taskList" => wrap(Tag::List(None), TagEnd::List(false), node, events, Inner::Blocks),
         "orderedList" => {
             let start = attr(node, "start").and_then(Value::as_u64).unwrap_or(1);
@@ -118,7 +135,9 @@ fn block<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stati
         "listItem" | "taskItem" => {
             events.push(Event::Start(Tag::Item));
             if kind(node)? == "taskItem" {
-                events.push(Event::TaskListMarker(attr(node, "checked").and_then(Value::as_bool).unwrap_or(false)));
+                events.push(Event::TaskListMarker(
+                    attr(node, "checked").and_then(Value::as_bool).unwrap_or(false),
+                ));
             }
             // Items are written tight: a paragraph's text goes straight into the item.
             let mut first = true;
@@ -140,7 +159,9 @@ fn block<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stati
         }
         "codeBlock" => {
             let language = attr(node, "language").and_then(Value::as_str).unwrap_or_default();
-            events.push(Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(CowStr::from(language)))));
+            events.push(Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(CowStr::from(
+                language,
+            )))));
             let mut text = String::new();
             for child in children(node)? {
                 text.push_str(child.get("text").and_then(Value::as_str).ok_or(INVALID)?);
@@ -200,7 +221,11 @@ fn inline<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stat
                 events.push(Event::Start(tag));
                 closing.push(end);
             }
-            events.push(if code { Event::Code(CowStr::from(text)) } else { Event::Text(CowStr::from(text)) });
+            events.push(if code {
+                Event::Code(CowStr::from(text))
+            } else {
+                Event::Text(CowStr::from(text))
+            });
             events.extend(closing.into_iter().rev().map(Event::End));
             Ok(())
         }
@@ -243,7 +268,10 @@ mod tests {
         ]));
         let markdown = parse(&document).unwrap().unwrap();
         assert!(markdown.contains("## Plan"), "{markdown}");
-        assert!(markdown.contains("Call **Ada** at [site](https://a.example)"), "{markdown}");
+        assert!(
+            markdown.contains("Call **Ada** at [site](https://a.example)"),
+            "{markdown}"
+        );
         assert!(markdown.contains("* one"), "{markdown}");
         assert!(markdown.contains("```sh\nls\n```"), "{markdown}");
     }

@@ -174,7 +174,10 @@ impl Builder<'_> {
     }
 
     fn fail(&mut self, path: String, message: impl Into<String>) {
-        self.details.push(ErrorDetail { path, message: message.into() });
+        self.details.push(ErrorDetail {
+            path,
+            message: message.into(),
+        });
     }
 
     fn unknown_field(&mut self, index: usize) {
@@ -187,7 +190,10 @@ impl Builder<'_> {
             .collect();
         self.fail(
             format!("filters[{index}].field"),
-            format!("Filter field not found or not accessible. Available fields: {}.", available.join(", ")),
+            format!(
+                "Filter field not found or not accessible. Available fields: {}.",
+                available.join(", ")
+            ),
         );
     }
 
@@ -236,8 +242,15 @@ impl Builder<'_> {
             None => self.fail(path, format!("the '{op}' operator needs an array of ids")),
             Some(ids) if ids.is_empty() => {}
             Some(ids) => {
-                let pairs = ids.iter().enumerate().map(|(j, id)| (format!("{path}[{j}]"), id.clone())).collect();
-                self.checks.push(IdCheck { target: relation.target, ids: pairs });
+                let pairs = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(j, id)| (format!("{path}[{j}]"), id.clone()))
+                    .collect();
+                self.checks.push(IdCheck {
+                    target: relation.target,
+                    ids: pairs,
+                });
                 let set = self.reached_from(relation, ids);
                 if matches!(op, "in" | "hasSome") {
                     self.sets.push(set);
@@ -260,7 +273,10 @@ impl Builder<'_> {
             match days.filter(|d| (1..=36_500).contains(d)) {
                 Some(days) => {
                     let start = (Utc::now() - Duration::days(i64::try_from(days).unwrap_or(0))).date_naive();
-                    let since = start.and_hms_opt(0, 0, 0).map(|t| t.and_utc().to_rfc3339()).unwrap_or_default();
+                    let since = start
+                        .and_hms_opt(0, 0, 0)
+                        .map(|t| t.and_utc().to_rfc3339())
+                        .unwrap_or_default();
                     let v = self.bind(json!(since));
                     self.conditions.push(format!("{field} >= <datetime> {v}"));
                 }
@@ -268,13 +284,25 @@ impl Builder<'_> {
             }
             return;
         }
-        let Some(values) = self.values(index, filter, |s| is_date(s) || is_datetime(s), DATE_MESSAGE) else { return };
-        let stamps: Vec<String> = values.iter().filter_map(|v| instant(v)).map(|t| t.to_rfc3339()).collect();
-        self.compare(&format!("{field}"), op, &stamps, true);
+        let Some(values) = self.values(index, filter, |s| is_date(s) || is_datetime(s), DATE_MESSAGE) else {
+            return;
+        };
+        let stamps: Vec<String> = values
+            .iter()
+            .filter_map(|v| instant(v))
+            .map(|t| t.to_rfc3339())
+            .collect();
+        self.compare(field, op, &stamps, true);
     }
 
     /// Checks the value shape for the operator; returns the textual values.
-    fn values(&mut self, index: usize, filter: &Filter, valid: impl Fn(&str) -> bool, message: &str) -> Option<Vec<String>> {
+    fn values(
+        &mut self,
+        index: usize,
+        filter: &Filter,
+        valid: impl Fn(&str) -> bool,
+        message: &str,
+    ) -> Option<Vec<String>> {
         let path = format!("filters[{index}].value");
         let text = |v: &Value| match v {
             Value::String(s) => Some(s.trim().to_owned()),
@@ -289,13 +317,19 @@ impl Builder<'_> {
             }
             (Some(one), "between") => {
                 let _ = one;
-                self.fail(path, "The 'between' operator requires an array with exactly 2 elements.");
+                self.fail(
+                    path,
+                    "The 'between' operator requires an array with exactly 2 elements.",
+                );
                 return None;
             }
             (Some(one), _) => text(one).into_iter().collect(),
         };
         if filter.operator == "between" && values.len() != 2 {
-            self.fail(path, "The 'between' operator requires an array with exactly 2 elements.");
+            self.fail(
+                path,
+                "The 'between' operator requires an array with exactly 2 elements.",
+            );
             return None;
         }
         if values.is_empty() && !matches!(filter.operator.as_str(), "in" | "notIn") {
@@ -303,7 +337,11 @@ impl Builder<'_> {
             return None;
         }
         if let Some(j) = values.iter().position(|v| !valid(v)) {
-            let at = if values.len() > 1 || filter.value.as_ref().is_some_and(Value::is_array) { format!("{path}[{j}]") } else { path };
+            let at = if values.len() > 1 || filter.value.as_ref().is_some_and(Value::is_array) {
+                format!("{path}[{j}]")
+            } else {
+                path
+            };
             self.fail(at, message);
             return None;
         }
@@ -313,11 +351,7 @@ impl Builder<'_> {
     /// `expr <op> value` for gt/gte/lt/lte/equals/between; `datetime` casts values.
     fn compare(&mut self, expr: &str, op: &str, values: &[String], datetime: bool) {
         let cast = if datetime { "<datetime> " } else { "" };
-        let mut bound = Vec::new();
-        for v in values {
-            let value = if datetime { json!(v) } else { json!(v) };
-            bound.push(self.bind(value));
-        }
+        let bound: Vec<String> = values.iter().map(|v| self.bind(json!(v))).collect();
         let condition = match (op, bound.as_slice()) {
             ("gt", [v]) => format!("{expr} > {cast}{v}"),
             ("gte", [v]) => format!("{expr} >= {cast}{v}"),
@@ -342,13 +376,27 @@ impl Builder<'_> {
         let column_message = column.invalid_message();
         match column.kind {
             ColumnType::SingleSelect => {
-                let Some(values) = self.values(index, filter, |v| column.check_value(v).is_ok(), &column_message) else { return };
+                let Some(values) = self.values(index, filter, |v| column.check_value(v).is_ok(), &column_message)
+                else {
+                    return;
+                };
                 let v = self.bind(json!(values));
-                let condition = if op == "in" { format!("{value_expr} IN {v}") } else { format!("{value_expr} NOT IN {v}") };
+                let condition = if op == "in" {
+                    format!("{value_expr} IN {v}")
+                } else {
+                    format!("{value_expr} NOT IN {v}")
+                };
                 self.conditions.push(condition);
             }
             ColumnType::Currency => {
-                let Some(values) = self.values(index, filter, |v| v.parse::<f64>().is_ok_and(f64::is_finite), &column_message) else { return };
+                let Some(values) = self.values(
+                    index,
+                    filter,
+                    |v| v.parse::<f64>().is_ok_and(f64::is_finite),
+                    &column_message,
+                ) else {
+                    return;
+                };
                 let numbers: Vec<String> = values;
                 let v = self.bind(json!(numbers[0].parse::<f64>().unwrap_or(0.0)));
                 let numeric = format!("<float> {value_expr}");
@@ -363,12 +411,16 @@ impl Builder<'_> {
                 self.conditions.push(format!("({value_expr} != NONE AND {condition})"));
             }
             ColumnType::Date | ColumnType::DateTime => {
-                let Some(values) = self.values(index, filter, |v| is_date(v) || is_datetime(v), DATE_MESSAGE) else { return };
+                let Some(values) = self.values(index, filter, |v| is_date(v) || is_datetime(v), DATE_MESSAGE) else {
+                    return;
+                };
                 self.conditions.push(format!("{value_expr} != NONE"));
                 self.compare(&value_expr, op, &values, false);
             }
             ColumnType::DateRange | ColumnType::DateTimeRange => {
-                let Some(values) = self.values(index, filter, |v| is_date(v) || is_datetime(v), DATE_MESSAGE) else { return };
+                let Some(values) = self.values(index, filter, |v| is_date(v) || is_datetime(v), DATE_MESSAGE) else {
+                    return;
+                };
                 let start = format!("string::trim(string::split({value_expr}, ',')[0])");
                 let end = format!("string::trim(string::split({value_expr}, ',')[1])");
                 let bound: Vec<String> = values.iter().map(|v| self.bind(json!(v))).collect();
@@ -384,10 +436,13 @@ impl Builder<'_> {
                 self.conditions.push(format!("({value_expr} != NONE AND {condition})"));
             }
             ColumnType::Plain | ColumnType::Email | ColumnType::Phone | ColumnType::Link => {
-                let Some(values) = self.values(index, filter, |_| true, "") else { return };
+                let Some(values) = self.values(index, filter, |_| true, "") else {
+                    return;
+                };
                 if op == "contains" {
                     let v = self.bind(json!(values[0].to_lowercase()));
-                    self.conditions.push(format!("string::contains(string::lowercase({value_expr} ?? ''), {v})"));
+                    self.conditions
+                        .push(format!("string::contains(string::lowercase({value_expr} ?? ''), {v})"));
                 } else {
                     let v = self.bind(json!(values[0]));
                     self.conditions.push(format!("{value_expr} = {v}"));
@@ -401,7 +456,9 @@ impl Builder<'_> {
             "isNull" => self.conditions.push("array::len(emails) = 0".into()),
             "isNotNull" => self.conditions.push("array::len(emails) > 0".into()),
             _ => {
-                let Some(values) = self.values(index, filter, |_| true, "") else { return };
+                let Some(values) = self.values(index, filter, |_| true, "") else {
+                    return;
+                };
                 let v = self.bind(json!(values[0]));
                 self.conditions.push(format!("{v} IN emails"));
             }
@@ -410,13 +467,18 @@ impl Builder<'_> {
 
     fn filter(&mut self, index: usize, filter: &Filter) {
         let allowed = filterable_fields(self.entity, self.columns, self.access);
-        let Some(field) = allowed.iter().find(|f| f.field == filter.field) else { return self.unknown_field(index) };
+        let Some(field) = allowed.iter().find(|f| f.field == filter.field) else {
+            return self.unknown_field(index);
+        };
         if !field.operators.contains(&filter.operator.as_str()) {
             return self.unknown_field(index);
         }
         let valueless = matches!(filter.operator.as_str(), "isNull" | "isNotNull");
         if valueless && filter.value.as_ref().is_some_and(|v| !v.is_null()) {
-            return self.fail(format!("filters[{index}].value"), format!("the '{}' operator takes no value", filter.operator));
+            return self.fail(
+                format!("filters[{index}].value"),
+                format!("the '{}' operator takes no value", filter.operator),
+            );
         }
         if let Some(relation) = self.entity.relation(&filter.field) {
             return self.relation(index, relation, filter);
@@ -425,7 +487,12 @@ impl Builder<'_> {
             "createdAt" | "updatedAt" => self.date_field(index, &filter.field.clone(), filter),
             "emails" => self.emails(index, filter),
             id => {
-                if let Some(column) = self.columns.iter().find(|c| c.id == id && c.entity_type == self.entity).cloned() {
+                if let Some(column) = self
+                    .columns
+                    .iter()
+                    .find(|c| c.id == id && c.entity_type == self.entity)
+                    .cloned()
+                {
                     self.custom(index, &column, filter);
                 }
             }
@@ -445,7 +512,13 @@ impl Builder<'_> {
 const DATE_MESSAGE: &str = "The date value is invalid. Must be in ISO 8601 date format (e.g., 2024-01-15) or ISO 8601 datetime format (e.g., 2024-01-15T00:00:00Z).";
 
 /// Validates and compiles a search. Errors list every problem with its path.
-pub fn compile(entity: Entity, input: &QueryInput, columns: &[Column], access: &Access, scope: Scope) -> Result<Compiled, Vec<ErrorDetail>> {
+pub fn compile(
+    entity: Entity,
+    input: &QueryInput,
+    columns: &[Column],
+    access: &Access,
+    scope: Scope,
+) -> Result<Compiled, Vec<ErrorDetail>> {
     let mut b = Builder {
         entity,
         columns,
@@ -474,7 +547,10 @@ pub fn compile(entity: Entity, input: &QueryInput, columns: &[Column], access: &
     if scope == Scope::Own {
         let me = b.bind(json!(access.user_id));
         let set = format!("s{}", b.lets.len());
-        b.lets.push(format!("LET ${set} = array::distinct((type::record('member', {me}))->assigned->{});", entity.table()));
+        b.lets.push(format!(
+            "LET ${set} = array::distinct((type::record('member', {me}))->assigned->{});",
+            entity.table()
+        ));
         b.sets.push(format!("${set}"));
     }
     let order = order_by(&mut b, input.sort_descriptor.as_ref());
@@ -485,9 +561,15 @@ pub fn compile(entity: Entity, input: &QueryInput, columns: &[Column], access: &
     let source = match b.sets.as_slice() {
         [] => entity.table().to_owned(),
         [one] => one.clone(),
-        [first, rest @ ..] => rest.iter().fold(first.clone(), |acc, s| format!("array::intersect({acc}, {s})")),
+        [first, rest @ ..] => rest
+            .iter()
+            .fold(first.clone(), |acc, s| format!("array::intersect({acc}, {s})")),
     };
-    let filter = if b.conditions.is_empty() { String::new() } else { format!(" WHERE {}", b.conditions.join(" AND ")) };
+    let filter = if b.conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", b.conditions.join(" AND "))
+    };
     let (extra, order) = order;
     b.vars.insert("limit".into(), json!(page.page_size));
     b.vars.insert("start".into(), json!(page.start()));
@@ -503,7 +585,14 @@ pub fn compile(entity: Entity, input: &QueryInput, columns: &[Column], access: &
     } else {
         sql.push_str(&format!("RETURN count(SELECT VALUE id FROM {source}{filter});"));
     }
-    Ok(Compiled { sql, vars: b.vars, checks: b.checks, unfiltered, filters: input.filters.clone(), page })
+    Ok(Compiled {
+        sql,
+        vars: b.vars,
+        checks: b.checks,
+        unfiltered,
+        filters: input.filters.clone(),
+        page,
+    })
 }
 
 /// Extra projected fields and the ORDER BY clause, always ending with the id as tie-breaker.
@@ -517,14 +606,21 @@ fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> (String, Stri
         let parts: Vec<String> = columns.iter().map(|c| format!("{c} {dir}")).collect();
         return (String::new(), format!("{}, id {dir}", parts.join(", ")));
     }
-    if let Some(column) = b.columns.iter().find(|c| c.id == field && c.entity_type == b.entity).cloned() {
+    if let Some(column) = b
+        .columns
+        .iter()
+        .find(|c| c.id == field && c.entity_type == b.entity)
+        .cloned()
+    {
         let key = b.bind(json!(column.id));
         let value = if column.kind == ColumnType::Currency {
             format!("<float> customFields[{key}]")
         } else {
             format!("customFields[{key}]")
         };
-        let extra = format!(", (customFields[{key}] = NONE) AS sortMissing, (IF customFields[{key}] = NONE {{ NONE }} ELSE {{ {value} }}) AS sortValue");
+        let extra = format!(
+            ", (customFields[{key}] = NONE) AS sortMissing, (IF customFields[{key}] = NONE {{ NONE }} ELSE {{ {value} }}) AS sortValue"
+        );
         return (extra, format!("sortMissing ASC, sortValue {dir}, id {dir}"));
     }
     b.fail("sortDescriptor.field".into(), "Sort field not found or not accessible.");

@@ -86,7 +86,10 @@ impl ErrorCode for CrmError {
 pub type CrmResult<T> = Result<T, CrmError>;
 
 fn invalid(path: &str, message: impl Into<String>) -> CrmError {
-    CrmError::Invalid(vec![ErrorDetail { path: path.to_owned(), message: message.into() }])
+    CrmError::Invalid(vec![ErrorDetail {
+        path: path.to_owned(),
+        message: message.into(),
+    }])
 }
 
 /// A list response.
@@ -148,7 +151,13 @@ impl Company<'_> {
     }
 
     /// A page of records matching the query. `held_total` answers unfiltered totals without a scan.
-    pub async fn search(&self, entity: Entity, input: &QueryInput, access: &Access, held_total: Option<u64>) -> CrmResult<(SearchResult, bool)> {
+    pub async fn search(
+        &self,
+        entity: Entity,
+        input: &QueryInput,
+        access: &Access,
+        held_total: Option<u64>,
+    ) -> CrmResult<(SearchResult, bool)> {
         let scope = access.require_read(entity).map_err(CrmError::Forbidden)?;
         let compiled = query::compile(entity, input, self.columns, access, scope).map_err(CrmError::Invalid)?;
         let mut missing = Vec::new();
@@ -160,10 +169,16 @@ impl Company<'_> {
                 super::spec::Target::Entity(e) => e.title(),
                 super::spec::Target::User => "User",
             };
-            missing.extend(check.ids.iter().filter(|(_, id)| !found.contains(id)).map(|(path, _)| ErrorDetail {
-                path: path.clone(),
-                message: format!("{title} ID not found or not accessible."),
-            }));
+            missing.extend(
+                check
+                    .ids
+                    .iter()
+                    .filter(|(_, id)| !found.contains(id))
+                    .map(|(path, _)| ErrorDetail {
+                        path: path.clone(),
+                        message: format!("{title} ID not found or not accessible."),
+                    }),
+            );
         }
         if !missing.is_empty() {
             return Err(CrmError::Invalid(missing));
@@ -175,7 +190,11 @@ impl Company<'_> {
             _ => Vec::new(),
         };
         let used_held = compiled.unfiltered && held_total.is_some();
-        let total = if compiled.unfiltered { held_total.unwrap_or(0) } else { total_value.as_u64().unwrap_or(0) };
+        let total = if compiled.unfiltered {
+            held_total.unwrap_or(0)
+        } else {
+            total_value.as_u64().unwrap_or(0)
+        };
         let visibility = Visibility::for_caller(self.db, entity, access).await?;
         let items: Vec<Value> = rows
             .into_iter()
@@ -207,7 +226,11 @@ impl Company<'_> {
     pub async fn get(&self, entity: Entity, ids: &[String], access: &Access) -> CrmResult<Vec<Option<Value>>> {
         let scope = access.require_read(entity).map_err(CrmError::Forbidden)?;
         let found = dto::load(self.db, entity, ids).await?;
-        let own = if scope == Scope::Own { Some(dto::assigned_ids(self.db, &access.user_id, entity.table()).await?) } else { None };
+        let own = if scope == Scope::Own {
+            Some(dto::assigned_ids(self.db, &access.user_id, entity.table()).await?)
+        } else {
+            None
+        };
         let visibility = Visibility::for_caller(self.db, entity, access).await?;
         Ok(ids
             .iter()
@@ -225,7 +248,13 @@ impl Company<'_> {
     /// Applies a write request (called on the company's actor).
     pub async fn write(&self, access: &Access, seq: &AtomicU64, request: WriteRequest) -> CrmResult<Outcome> {
         let op = self.prepare(access, request)?;
-        let writer = Writer { db: self.db, access, columns: self.columns, company_id: self.id, seq };
+        let writer = Writer {
+            db: self.db,
+            access,
+            columns: self.columns,
+            company_id: self.id,
+            seq,
+        };
         Ok(writer.apply(op).await?)
     }
 
@@ -238,7 +267,14 @@ impl Company<'_> {
             let mut parsed = Vec::with_capacity(items.len());
             let mut details = Vec::new();
             for (i, item) in items.iter().enumerate() {
-                match input::parse_item(entity, item, &format!("{}[{i}]", entity.plural()), mode, nulls, self.columns) {
+                match input::parse_item(
+                    entity,
+                    item,
+                    &format!("{}[{i}]", entity.plural()),
+                    mode,
+                    nulls,
+                    self.columns,
+                ) {
                     Ok(item) => parsed.push(item),
                     Err(problems) => details.extend(problems),
                 }
@@ -247,11 +283,18 @@ impl Company<'_> {
                 let mut seen = std::collections::HashSet::new();
                 for (i, item) in parsed.iter().enumerate() {
                     if !seen.insert(item.id.clone()) {
-                        details.push(ErrorDetail { path: format!("{}[{i}].id", entity.plural()), message: "appears twice in this batch".into() });
+                        details.push(ErrorDetail {
+                            path: format!("{}[{i}].id", entity.plural()),
+                            message: "appears twice in this batch".into(),
+                        });
                     }
                 }
             }
-            if details.is_empty() { Ok(parsed) } else { Err(CrmError::Invalid(details)) }
+            if details.is_empty() {
+                Ok(parsed)
+            } else {
+                Err(CrmError::Invalid(details))
+            }
         };
         Ok(match request {
             WriteRequest::Create { entity, items, nulls } => {
@@ -269,52 +312,90 @@ impl Company<'_> {
                 }
                 let mut unique: Vec<String> = Vec::with_capacity(ids.len());
                 for (i, id) in ids.iter().enumerate() {
-                    let id = uuid::Uuid::parse_str(id).map_err(|_| invalid(&format!("ids[{i}]"), "must be a UUID"))?.to_string();
+                    let id = uuid::Uuid::parse_str(id)
+                        .map_err(|_| invalid(&format!("ids[{i}]"), "must be a UUID"))?
+                        .to_string();
                     if !unique.contains(&id) {
                         unique.push(id);
                     }
                 }
                 Op::Delete(entity, unique)
             }
-            WriteRequest::Link { entity, id, relation, ids, add } => {
+            WriteRequest::Link {
+                entity,
+                id,
+                relation,
+                ids,
+                add,
+            } => {
                 access.require_action(entity, Action::Update).map_err(forbid)?;
                 access.require_read(entity).map_err(forbid)?;
                 let Some(relation) = entity.relations().iter().find(|r| r.dto == relation) else {
                     let allowed: Vec<&str> = entity.relations().iter().map(|r| r.dto).collect();
                     return Err(invalid(
                         "relation",
-                        format!("Relation \"{relation}\" is not allowed on {}. Allowed for {}: {}.", entity.table(), entity.table(), allowed.join(", ")),
+                        format!(
+                            "Relation \"{relation}\" is not allowed on {}. Allowed for {}: {}.",
+                            entity.table(),
+                            entity.table(),
+                            allowed.join(", ")
+                        ),
                     ));
                 };
-                let id = uuid::Uuid::parse_str(&id).map_err(|_| invalid("sourceId", "must be a UUID"))?.to_string();
+                let id = uuid::Uuid::parse_str(&id)
+                    .map_err(|_| invalid("sourceId", "must be a UUID"))?
+                    .to_string();
                 if ids.is_empty() || ids.len() > 100 {
                     return Err(invalid("ids", "must hold 1 to 100 ids"));
                 }
                 let mut unique: Vec<String> = Vec::with_capacity(ids.len());
                 for (j, raw) in ids.iter().enumerate() {
-                    let other = uuid::Uuid::parse_str(raw).map_err(|_| invalid(&format!("ids[{j}]"), "must be a UUID"))?.to_string();
+                    let other = uuid::Uuid::parse_str(raw)
+                        .map_err(|_| invalid(&format!("ids[{j}]"), "must be a UUID"))?
+                        .to_string();
                     if !unique.contains(&other) {
                         unique.push(other);
                     }
                 }
-                Op::Link { entity, id, relation, ids: unique, add }
+                Op::Link {
+                    entity,
+                    id,
+                    relation,
+                    ids: unique,
+                    add,
+                }
             }
         })
     }
 
     /// Creates a custom column (needs `create` on its entity).
     pub async fn create_column(&self, access: &Access, request: &NewColumn) -> CrmResult<Column> {
-        access.require_action(request.entity_type, Action::Create).map_err(CrmError::Forbidden)?;
+        access
+            .require_action(request.entity_type, Action::Create)
+            .map_err(CrmError::Forbidden)?;
         let label = custom::check_label(&request.label).map_err(|m| invalid("label", m))?;
-        let options = custom::check_options(request.kind, request.options.as_ref(), None).map_err(|(p, m)| invalid(&p, m))?;
-        let column = Column { id: uuid::Uuid::new_v4().to_string(), label, entity_type: request.entity_type, kind: request.kind, options };
+        let options =
+            custom::check_options(request.kind, request.options.as_ref(), None).map_err(|(p, m)| invalid(&p, m))?;
+        let column = Column {
+            id: uuid::Uuid::new_v4().to_string(),
+            label,
+            entity_type: request.entity_type,
+            kind: request.kind,
+            options,
+        };
         columns::create(self.db, &column).await?;
         Ok(column)
     }
 
     /// Changes a column's label and options (needs `update` on its entity). `expected` refuses a column of
     /// another type, naming the right MCP tool.
-    pub async fn update_column(&self, access: &Access, id: &str, change: &ColumnChange, expected: Option<custom::ColumnType>) -> CrmResult<Column> {
+    pub async fn update_column(
+        &self,
+        access: &Access,
+        id: &str,
+        change: &ColumnChange,
+        expected: Option<custom::ColumnType>,
+    ) -> CrmResult<Column> {
         let mut column = self.column(id)?;
         if let Some(expected) = expected.filter(|e| *e != column.kind) {
             return Err(invalid(
@@ -327,12 +408,15 @@ impl Company<'_> {
                 ),
             ));
         }
-        access.require_action(column.entity_type, Action::Update).map_err(CrmError::Forbidden)?;
+        access
+            .require_action(column.entity_type, Action::Update)
+            .map_err(CrmError::Forbidden)?;
         if let Some(label) = &change.label {
             column.label = custom::check_label(label).map_err(|m| invalid("label", m))?;
         }
         if change.options.is_some() || column.kind == custom::ColumnType::Plain {
-            column.options = custom::check_options(column.kind, change.options.as_ref(), column.options.as_ref()).map_err(|(p, m)| invalid(&p, m))?;
+            column.options = custom::check_options(column.kind, change.options.as_ref(), column.options.as_ref())
+                .map_err(|(p, m)| invalid(&p, m))?;
         }
         columns::update(self.db, &column).await?;
         Ok(column)
@@ -341,14 +425,20 @@ impl Company<'_> {
     /// Deletes a column and its values (needs `delete` on its entity).
     pub async fn delete_column(&self, access: &Access, id: &str) -> CrmResult<Column> {
         let column = self.column(id)?;
-        access.require_action(column.entity_type, Action::Delete).map_err(CrmError::Forbidden)?;
+        access
+            .require_action(column.entity_type, Action::Delete)
+            .map_err(CrmError::Forbidden)?;
         columns::delete(self.db, &column).await?;
         Ok(column)
     }
 
     /// One column.
     pub fn column(&self, id: &str) -> CrmResult<Column> {
-        self.columns.iter().find(|c| c.id == id).cloned().ok_or_else(|| CrmError::NotFound(format!("Custom column {id} not found")))
+        self.columns
+            .iter()
+            .find(|c| c.id == id)
+            .cloned()
+            .ok_or_else(|| CrmError::NotFound(format!("Custom column {id} not found")))
     }
 }
 

@@ -65,14 +65,22 @@ impl Relation {
     #[must_use]
     pub fn path(&self) -> String {
         let table = self.target.table();
-        if self.outgoing { format!("->{}->{table}", self.edge) } else { format!("<-{}<-{table}", self.edge) }
+        if self.outgoing {
+            format!("->{}->{table}", self.edge)
+        } else {
+            format!("<-{}<-{table}", self.edge)
+        }
     }
 
     /// Arrow path from a target back to records of this entity, e.g. `<-works_at<-contact`.
     #[must_use]
     pub fn reverse_path(&self, entity: Entity) -> String {
         let table = entity.table();
-        if self.outgoing { format!("<-{}<-{table}", self.edge) } else { format!("->{}->{table}", self.edge) }
+        if self.outgoing {
+            format!("<-{}<-{table}", self.edge)
+        } else {
+            format!("->{}->{table}", self.edge)
+        }
     }
 
     /// The DTO projection of this relation.
@@ -90,27 +98,69 @@ impl Relation {
 }
 
 const fn rel(field: &'static str, dto: &'static str, target: Target, edge: &'static str, outgoing: bool) -> Relation {
-    Relation { field, dto, target, edge, outgoing }
+    Relation {
+        field,
+        dto,
+        target,
+        edge,
+        outgoing,
+    }
 }
 
 const USERS: Relation = rel("userIds", "users", Target::User, "assigned", false);
 
 const CONTACT: &[Relation] = &[
-    rel("organizationIds", "organizations", Target::Entity(Entity::Organization), "works_at", true),
+    rel(
+        "organizationIds",
+        "organizations",
+        Target::Entity(Entity::Organization),
+        "works_at",
+        true,
+    ),
     rel("dealIds", "deals", Target::Entity(Entity::Deal), "contact_deal", true),
     rel("taskIds", "tasks", Target::Entity(Entity::Task), "task_link", false),
     USERS,
 ];
 const ORGANIZATION: &[Relation] = &[
-    rel("contactIds", "contacts", Target::Entity(Entity::Contact), "works_at", false),
-    rel("dealIds", "deals", Target::Entity(Entity::Deal), "organization_deal", true),
+    rel(
+        "contactIds",
+        "contacts",
+        Target::Entity(Entity::Contact),
+        "works_at",
+        false,
+    ),
+    rel(
+        "dealIds",
+        "deals",
+        Target::Entity(Entity::Deal),
+        "organization_deal",
+        true,
+    ),
     rel("taskIds", "tasks", Target::Entity(Entity::Task), "task_link", false),
     USERS,
 ];
 const DEAL: &[Relation] = &[
-    rel("contactIds", "contacts", Target::Entity(Entity::Contact), "contact_deal", false),
-    rel("organizationIds", "organizations", Target::Entity(Entity::Organization), "organization_deal", false),
-    rel("serviceIds", "services", Target::Entity(Entity::Service), "deal_service", true),
+    rel(
+        "contactIds",
+        "contacts",
+        Target::Entity(Entity::Contact),
+        "contact_deal",
+        false,
+    ),
+    rel(
+        "organizationIds",
+        "organizations",
+        Target::Entity(Entity::Organization),
+        "organization_deal",
+        false,
+    ),
+    rel(
+        "serviceIds",
+        "services",
+        Target::Entity(Entity::Service),
+        "deal_service",
+        true,
+    ),
     rel("taskIds", "tasks", Target::Entity(Entity::Task), "task_link", false),
     USERS,
 ];
@@ -120,10 +170,28 @@ const SERVICE: &[Relation] = &[
     USERS,
 ];
 const TASK: &[Relation] = &[
-    rel("contactIds", "contacts", Target::Entity(Entity::Contact), "task_link", true),
-    rel("organizationIds", "organizations", Target::Entity(Entity::Organization), "task_link", true),
+    rel(
+        "contactIds",
+        "contacts",
+        Target::Entity(Entity::Contact),
+        "task_link",
+        true,
+    ),
+    rel(
+        "organizationIds",
+        "organizations",
+        Target::Entity(Entity::Organization),
+        "task_link",
+        true,
+    ),
     rel("dealIds", "deals", Target::Entity(Entity::Deal), "task_link", true),
-    rel("serviceIds", "services", Target::Entity(Entity::Service), "task_link", true),
+    rel(
+        "serviceIds",
+        "services",
+        Target::Entity(Entity::Service),
+        "task_link",
+        true,
+    ),
     USERS,
 ];
 
@@ -261,7 +329,9 @@ mod tests {
     fn both_sides_of_each_edge_agree_on_its_direction() {
         for entity in Entity::ALL {
             for relation in entity.relations() {
-                let Target::Entity(other) = relation.target else { continue };
+                let Target::Entity(other) = relation.target else {
+                    continue;
+                };
                 let back = other
                     .relations()
                     .iter()

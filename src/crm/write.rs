@@ -11,13 +11,13 @@ use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::method::Transaction;
 
+use super::Entity;
 use super::access::{Access, Scope};
 use super::custom::{Column, ColumnType};
 use super::dto::{self, Visibility};
 use super::events::{self, Event};
 use super::input::{CustomPatch, Item};
 use super::spec::{Relation, Target};
-use super::Entity;
 use crate::error::ErrorDetail;
 use crate::store::{Db, StoreError, StoreResult, run};
 
@@ -91,7 +91,10 @@ pub struct Writer<'a> {
 }
 
 fn detail(path: impl Into<String>, message: impl Into<String>) -> ErrorDetail {
-    ErrorDetail { path: path.into(), message: message.into() }
+    ErrorDetail {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 fn not_found(entity_title: &str) -> String {
@@ -106,18 +109,31 @@ fn target_title(target: Target) -> &'static str {
 }
 
 /// Which of the ids exist in `table` (and, for `Own` scope, are assigned to the caller).
-pub async fn existing(db: &impl Db, table: &str, ids: &[String], scope: Scope, user_id: &str) -> StoreResult<BTreeSet<String>> {
+pub async fn existing(
+    db: &impl Db,
+    table: &str,
+    ids: &[String],
+    scope: Scope,
+    user_id: &str,
+) -> StoreResult<BTreeSet<String>> {
     if ids.is_empty() {
         return Ok(BTreeSet::new());
     }
     let sql = "SELECT VALUE record::id(id) FROM array::map($ids, |$i| type::record($table, $i)) WHERE id != NONE";
     let mut result = run(db, sql, json!({"ids": ids, "table": table})).await?;
     let mut found: BTreeSet<String> = match result.pop() {
-        Some(Value::Array(items)) => items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => BTreeSet::new(),
     };
     if scope == Scope::Own {
-        let own = if table == "member" { [user_id.to_owned()].into() } else { dto::assigned_ids(db, user_id, table).await? };
+        let own = if table == "member" {
+            [user_id.to_owned()].into()
+        } else {
+            dto::assigned_ids(db, user_id, table).await?
+        };
         found.retain(|id| own.contains(id));
     }
     Ok(found)
@@ -125,7 +141,10 @@ pub async fn existing(db: &impl Db, table: &str, ids: &[String], scope: Scope, u
 
 fn linked_ids(dto: &Value, relation: &Relation) -> Vec<String> {
     dto[relation.dto].as_array().map_or_else(Vec::new, |items| {
-        items.iter().filter_map(|i| i["id"].as_str().map(str::to_owned)).collect()
+        items
+            .iter()
+            .filter_map(|i| i["id"].as_str().map(str::to_owned))
+            .collect()
     })
 }
 
@@ -134,7 +153,10 @@ impl Writer<'_> {
     async fn check_refs(&self, op: &Op) -> Result<(), WriteError> {
         let mut wanted: BTreeMap<(&'static str, Target), Vec<(String, String)>> = BTreeMap::new();
         let mut add = |target: Target, path: String, id: &str| {
-            wanted.entry((target.table(), target)).or_default().push((path, id.to_owned()));
+            wanted
+                .entry((target.table(), target))
+                .or_default()
+                .push((path, id.to_owned()));
         };
         match op {
             Op::Create(entity, items) | Op::Update(entity, items) => {
@@ -150,7 +172,11 @@ impl Writer<'_> {
                         }
                     }
                     for (j, (id, _)) in item.services.iter().flatten().enumerate() {
-                        add(Target::Entity(Entity::Service), format!("{prefix}.services[{j}].serviceId"), id);
+                        add(
+                            Target::Entity(Entity::Service),
+                            format!("{prefix}.services[{j}].serviceId"),
+                            id,
+                        );
                     }
                 }
             }
@@ -159,7 +185,13 @@ impl Writer<'_> {
                     add(Target::Entity(*entity), format!("ids[{i}]"), id);
                 }
             }
-            Op::Link { entity, id, relation, ids, .. } => {
+            Op::Link {
+                entity,
+                id,
+                relation,
+                ids,
+                ..
+            } => {
                 add(Target::Entity(*entity), "sourceId".into(), id);
                 for (j, id) in ids.iter().enumerate() {
                     add(relation.target, format!("ids[{j}]"), id);
@@ -180,7 +212,11 @@ impl Writer<'_> {
                 }
             }
         }
-        if details.is_empty() { Ok(()) } else { Err(WriteError::Invalid(details)) }
+        if details.is_empty() {
+            Ok(())
+        } else {
+            Err(WriteError::Invalid(details))
+        }
     }
 
     /// Validates, then applies the operation and its events in one transaction.
@@ -214,8 +250,10 @@ impl Writer<'_> {
             Op::Create(..) => Vec::new(),
             _ => dto::load(tx, entity, &primary_ids).await?,
         };
-        let before_by_id: HashMap<String, Value> =
-            before.iter().map(|d| (d["id"].as_str().unwrap_or_default().to_owned(), d.clone())).collect();
+        let before_by_id: HashMap<String, Value> = before
+            .iter()
+            .map(|d| (d["id"].as_str().unwrap_or_default().to_owned(), d.clone()))
+            .collect();
         let mut related: BTreeMap<Entity, BTreeSet<String>> = BTreeMap::new();
         let mut deals_to_total: BTreeSet<String> = BTreeSet::new();
         fn note(related: &mut BTreeMap<Entity, BTreeSet<String>>, relation: &Relation, ids: &[String]) {
@@ -248,12 +286,16 @@ impl Writer<'_> {
                         }
                         deals_to_total.insert(item.id.clone());
                     }
-                    if entity == Entity::Service && item.set.contains_key("amount") {
-                        if let Some(old) = old {
-                            let deals = entity.relation("dealIds").map(|r| linked_ids(old, r)).unwrap_or_default();
-                            related.entry(Entity::Deal).or_default().extend(deals.iter().cloned());
-                            deals_to_total.extend(deals);
-                        }
+                    if entity == Entity::Service
+                        && item.set.contains_key("amount")
+                        && let Some(old) = old
+                    {
+                        let deals = entity
+                            .relation("dealIds")
+                            .map(|r| linked_ids(old, r))
+                            .unwrap_or_default();
+                        related.entry(Entity::Deal).or_default().extend(deals.iter().cloned());
+                        deals_to_total.extend(deals);
                     }
                 }
             }
@@ -280,9 +322,13 @@ impl Writer<'_> {
             }
         }
         if entity == Entity::Deal {
-            deals_to_total.retain(|d| primary_ids.contains(d) || related.get(&Entity::Deal).is_some_and(|r| r.contains(d)));
+            deals_to_total
+                .retain(|d| primary_ids.contains(d) || related.get(&Entity::Deal).is_some_and(|r| r.contains(d)));
         }
-        related.entry(entity).or_default().retain(|id| !primary_ids.contains(id));
+        related
+            .entry(entity)
+            .or_default()
+            .retain(|id| !primary_ids.contains(id));
         let mut related_before: HashMap<(Entity, String), Value> = HashMap::new();
         for (other, ids) in &related {
             let ids: Vec<String> = ids.iter().cloned().collect();
@@ -318,11 +364,17 @@ impl Writer<'_> {
                         return Err(WriteError::Invalid(system));
                     }
                 }
-                run(tx, "DELETE array::map($ids, |$i| type::record($table, $i))", json!({"ids": ids, "table": entity.table()}))
-                    .await?;
+                run(
+                    tx,
+                    "DELETE array::map($ids, |$i| type::record($table, $i))",
+                    json!({"ids": ids, "table": entity.table()}),
+                )
+                .await?;
                 count_delta = -i64::try_from(before.len()).unwrap_or(0);
             }
-            Op::Link { id, relation, ids, add, .. } => {
+            Op::Link {
+                id, relation, ids, add, ..
+            } => {
                 let old = before_by_id.get(id).cloned().unwrap_or(Value::Null);
                 let current = linked_ids(&old, relation);
                 if *add {
@@ -337,7 +389,10 @@ impl Writer<'_> {
         if !deals_to_total.is_empty() {
             let ids: Vec<String> = deals_to_total.iter().cloned().collect();
             run(tx, RECOMPUTE_TOTALS, json!({"ids": ids})).await?;
-            related.entry(Entity::Deal).or_default().extend(ids.into_iter().filter(|d| !(entity == Entity::Deal && primary_ids.contains(d))));
+            related.entry(Entity::Deal).or_default().extend(
+                ids.into_iter()
+                    .filter(|d| !(entity == Entity::Deal && primary_ids.contains(d))),
+            );
         }
 
         // Events.
@@ -366,7 +421,12 @@ impl Writer<'_> {
                     }
                 }
                 if !changed.is_empty() {
-                    run(tx, "UPDATE array::map($ids, |$i| type::record($table, $i)) SET updatedAt = time::now()", json!({"ids": changed, "table": entity.table()})).await?;
+                    run(
+                        tx,
+                        "UPDATE array::map($ids, |$i| type::record($table, $i)) SET updatedAt = time::now()",
+                        json!({"ids": changed, "table": entity.table()}),
+                    )
+                    .await?;
                 }
                 records = dto::load(tx, entity, &primary_ids).await?;
                 for dto in &records {
@@ -391,7 +451,11 @@ impl Writer<'_> {
             }
         }
         self.write_outbox(tx, &events_out).await?;
-        Ok(Outcome { records, events: events_out, count_delta })
+        Ok(Outcome {
+            records,
+            events: events_out,
+            count_delta,
+        })
     }
 
     async fn write_outbox(&self, tx: &Transaction<Any>, events_out: &[Event]) -> StoreResult<()> {
@@ -406,7 +470,12 @@ impl Writer<'_> {
                        "userId": self.access.user_id, "companyId": self.company_id})
             })
             .collect();
-        run(tx, "FOR $row IN $rows { CREATE outbox CONTENT $row; }", json!({"rows": rows})).await?;
+        run(
+            tx,
+            "FOR $row IN $rows { CREATE outbox CONTENT $row; }",
+            json!({"rows": rows}),
+        )
+        .await?;
         Ok(())
     }
 
@@ -435,19 +504,32 @@ impl Writer<'_> {
             custom.entry(column).or_insert(json!(default));
         }
         content.insert("customFields".into(), Value::Object(custom));
-        run(tx, "CREATE type::record($table, $id) CONTENT $content", json!({"table": entity.table(), "id": item.id, "content": content}))
-            .await?;
+        run(
+            tx,
+            "CREATE type::record($table, $id) CONTENT $content",
+            json!({"table": entity.table(), "id": item.id, "content": content}),
+        )
+        .await?;
         for (relation, ids) in &item.relations {
             link(tx, entity, &item.id, relation, ids, 1.0).await?;
         }
         for (service, quantity) in item.services.iter().flatten() {
-            let relation = entity.relation("serviceIds").ok_or_else(|| WriteError::Invalid(vec![]))?;
+            let relation = entity
+                .relation("serviceIds")
+                .ok_or_else(|| WriteError::Invalid(vec![]))?;
             link(tx, entity, &item.id, relation, std::slice::from_ref(service), *quantity).await?;
         }
         Ok(())
     }
 
-    async fn update(&self, tx: &Transaction<Any>, entity: Entity, item: &Item, old: &Value, visibility: &Visibility) -> Result<(), WriteError> {
+    async fn update(
+        &self,
+        tx: &Transaction<Any>,
+        entity: Entity,
+        item: &Item,
+        old: &Value,
+        visibility: &Visibility,
+    ) -> Result<(), WriteError> {
         let record = json!({"table": entity.table(), "id": item.id});
         if !item.set.is_empty() {
             let mut vars = record.clone();
@@ -468,12 +550,19 @@ impl Writer<'_> {
         match &item.custom {
             CustomPatch::Keep => {}
             CustomPatch::ClearAll => {
-                run(tx, "UPDATE type::record($table, $id) SET customFields = {}", record.clone()).await?;
+                run(
+                    tx,
+                    "UPDATE type::record($table, $id) SET customFields = {}",
+                    record.clone(),
+                )
+                .await?;
             }
             CustomPatch::Merge(values) if values.is_empty() => {}
             CustomPatch::Merge(values) => {
-                let add: Map<String, Value> =
-                    values.iter().filter_map(|(c, v)| v.as_ref().map(|v| (c.clone(), json!(v)))).collect();
+                let add: Map<String, Value> = values
+                    .iter()
+                    .filter_map(|(c, v)| v.as_ref().map(|v| (c.clone(), json!(v))))
+                    .collect();
                 let remove: Vec<&String> = values.iter().filter(|(_, v)| v.is_none()).map(|(c, _)| c).collect();
                 let mut vars = record.clone();
                 vars["add"] = Value::Object(add);
@@ -485,14 +574,19 @@ impl Writer<'_> {
         for (relation, desired) in &item.relations {
             let current = linked_ids(old, relation);
             let table = relation.target.table();
-            let gone: Vec<String> =
-                current.iter().filter(|c| !desired.contains(c) && visibility.sees(table, c)).cloned().collect();
+            let gone: Vec<String> = current
+                .iter()
+                .filter(|c| !desired.contains(c) && visibility.sees(table, c))
+                .cloned()
+                .collect();
             let new: Vec<String> = desired.iter().filter(|d| !current.contains(d)).cloned().collect();
             unlink(tx, entity, &item.id, relation, &gone).await?;
             link(tx, entity, &item.id, relation, &new, 1.0).await?;
         }
         if let Some(lines) = &item.services {
-            let relation = entity.relation("serviceIds").ok_or_else(|| WriteError::Invalid(vec![]))?;
+            let relation = entity
+                .relation("serviceIds")
+                .ok_or_else(|| WriteError::Invalid(vec![]))?;
             let current = linked_ids(old, relation);
             let gone: Vec<String> = current
                 .iter()
@@ -503,7 +597,12 @@ impl Writer<'_> {
             for (service, quantity) in lines {
                 if current.contains(service) {
                     let sql = "UPDATE (type::record('deal', $deal))->deal_service SET quantity = $quantity WHERE out = type::record('service', $service)";
-                    run(tx, sql, json!({"deal": item.id, "service": service, "quantity": quantity})).await?;
+                    run(
+                        tx,
+                        sql,
+                        json!({"deal": item.id, "service": service, "quantity": quantity}),
+                    )
+                    .await?;
                 } else {
                     link(tx, entity, &item.id, relation, std::slice::from_ref(service), *quantity).await?;
                 }
@@ -518,15 +617,28 @@ const RECOMPUTE_TOTALS: &str = "UPDATE array::map($ids, |$i| type::record('deal'
     totalQuantity = math::sum(->deal_service.quantity)";
 
 /// Adds edges from a record to targets (the caller checked they are not linked yet).
-async fn link(db: &impl Db, entity: Entity, id: &str, relation: &Relation, targets: &[String], quantity: f64) -> StoreResult<()> {
+async fn link(
+    db: &impl Db,
+    entity: Entity,
+    id: &str,
+    relation: &Relation,
+    targets: &[String],
+    quantity: f64,
+) -> StoreResult<()> {
     if targets.is_empty() {
         return Ok(());
     }
     let vars = json!({"table": entity.table(), "id": id, "targets": targets, "other": relation.target.table(), "quantity": quantity});
     let edge = relation.edge;
-    let set = if edge == "deal_service" { " SET quantity = $quantity" } else { "" };
+    let set = if edge == "deal_service" {
+        " SET quantity = $quantity"
+    } else {
+        ""
+    };
     let sql = if relation.outgoing {
-        format!("RELATE (type::record($table, $id))->{edge}->(array::map($targets, |$t| type::record($other, $t))){set}")
+        format!(
+            "RELATE (type::record($table, $id))->{edge}->(array::map($targets, |$t| type::record($other, $t))){set}"
+        )
     } else {
         format!("FOR $t IN $targets {{ RELATE (type::record($other, $t))->{edge}->(type::record($table, $id)){set}; }}")
     };
@@ -542,9 +654,13 @@ async fn unlink(db: &impl Db, entity: Entity, id: &str, relation: &Relation, tar
     let vars = json!({"table": entity.table(), "id": id, "targets": targets, "other": relation.target.table()});
     let edge = relation.edge;
     let sql = if relation.outgoing {
-        format!("DELETE (type::record($table, $id))->{edge} WHERE out IN array::map($targets, |$t| type::record($other, $t))")
+        format!(
+            "DELETE (type::record($table, $id))->{edge} WHERE out IN array::map($targets, |$t| type::record($other, $t))"
+        )
     } else {
-        format!("DELETE (type::record($table, $id))<-{edge} WHERE in IN array::map($targets, |$t| type::record($other, $t))")
+        format!(
+            "DELETE (type::record($table, $id))<-{edge} WHERE in IN array::map($targets, |$t| type::record($other, $t))"
+        )
     };
     run(db, &sql, vars).await?;
     Ok(())

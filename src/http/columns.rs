@@ -16,7 +16,11 @@ use crate::domain::{Action, Resource};
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list).service(create).service(update).service(remove).service(events);
+    cfg.service(list)
+        .service(create)
+        .service(update)
+        .service(remove)
+        .service(events);
 }
 
 /// `?entityType=` filter.
@@ -28,31 +32,68 @@ struct ListQuery {
 
 /// Custom columns, by entity type then label (no permission needed).
 #[get("/custom-columns")]
-async fn list(app: web::Data<AppState>, Authenticated(caller): Authenticated, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
-    let columns = app.tenants.get(&caller.company.id).await?.list_columns(query.entity_type).await?;
+async fn list(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let columns = app
+        .tenants
+        .get(&caller.company.id)
+        .await?
+        .list_columns(query.entity_type)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"items": columns.iter().map(dto).collect::<Vec<_>>()})))
 }
 
 /// Creates a custom column (needs `create` on its entity); single-select defaults are backfilled.
 #[post("/custom-columns")]
-async fn create(app: web::Data<AppState>, Authenticated(caller): Authenticated, body: web::Json<NewColumn>) -> Result<HttpResponse, ApiError> {
-    let column = app.tenants.get(&caller.company.id).await?.create_column(access(&caller), body.into_inner()).await?;
+async fn create(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    body: web::Json<NewColumn>,
+) -> Result<HttpResponse, ApiError> {
+    let column = app
+        .tenants
+        .get(&caller.company.id)
+        .await?
+        .create_column(access(&caller), body.into_inner())
+        .await?;
     Ok(HttpResponse::Created().json(dto(&column)))
 }
 
 /// Changes a column's label or options (needs `update` on its entity).
 #[put("/custom-columns/{id}")]
-async fn update(app: web::Data<AppState>, Authenticated(caller): Authenticated, id: web::Path<String>, body: web::Json<ColumnChange>) -> Result<HttpResponse, ApiError> {
+async fn update(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+    body: web::Json<ColumnChange>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "custom column")?;
-    let column = app.tenants.get(&caller.company.id).await?.update_column(access(&caller), id, body.into_inner(), None).await?;
+    let column = app
+        .tenants
+        .get(&caller.company.id)
+        .await?
+        .update_column(access(&caller), id, body.into_inner(), None)
+        .await?;
     Ok(HttpResponse::Ok().json(dto(&column)))
 }
 
 /// Deletes a column and every value of it (needs `delete` on its entity).
 #[delete("/custom-columns/{id}")]
-async fn remove(app: web::Data<AppState>, Authenticated(caller): Authenticated, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn remove(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "custom column")?;
-    let column = app.tenants.get(&caller.company.id).await?.delete_column(access(&caller), id).await?;
+    let column = app
+        .tenants
+        .get(&caller.company.id)
+        .await?
+        .delete_column(access(&caller), id)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"deleted": column.id})))
 }
 
@@ -66,9 +107,18 @@ struct EventsQuery {
 
 /// The company's change events after a sequence number, oldest first (needs `readAll` on `auditLog`).
 #[get("/events")]
-async fn events(app: web::Data<AppState>, Authenticated(caller): Authenticated, query: web::Query<EventsQuery>) -> Result<HttpResponse, ApiError> {
+async fn events(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&[perm(Resource::AuditLog, Action::ReadAll)]))?;
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
-    let items = app.tenants.get(&caller.company.id).await?.events(query.after.unwrap_or(0), limit).await?;
+    let items = app
+        .tenants
+        .get(&caller.company.id)
+        .await?
+        .events(query.after.unwrap_or(0), limit)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"items": items})))
 }

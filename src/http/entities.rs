@@ -53,37 +53,77 @@ fn batch(entity: Entity, body: Value) -> Result<Vec<Value>, ApiError> {
     match body {
         Value::Object(mut map) => {
             if let Some(extra) = map.keys().find(|k| k.as_str() != key) {
-                let detail = ErrorDetail { path: extra.clone(), message: format!("unknown field; the body is {{\"{key}\": [...]}}") };
+                let detail = ErrorDetail {
+                    path: extra.clone(),
+                    message: format!("unknown field; the body is {{\"{key}\": [...]}}"),
+                };
                 return Err(ApiError::validation(vec![detail]));
             }
             match map.remove(key) {
                 Some(Value::Array(items)) => Ok(items),
-                _ => Err(ApiError::validation(vec![ErrorDetail { path: key.into(), message: "must be an array of 1 to 100 items".into() }])),
+                _ => Err(ApiError::validation(vec![ErrorDetail {
+                    path: key.into(),
+                    message: "must be an array of 1 to 100 items".into(),
+                }])),
             }
         }
-        _ => Err(ApiError::validation(vec![ErrorDetail { path: String::new(), message: format!("the body is {{\"{key}\": [...]}}") }])),
+        _ => Err(ApiError::validation(vec![ErrorDetail {
+            path: String::new(),
+            message: format!("the body is {{\"{key}\": [...]}}"),
+        }])),
     }
 }
 
 /// Creates one record (201).
-async fn create_one(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
-    let request = WriteRequest::Create { entity: **entity, items: vec![body.into_inner()], nulls: Nulls::Clear };
-    let outcome = tenant(&app, &caller).await?.apply(access(&caller), request).await.map_err(single)?;
+async fn create_one(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let request = WriteRequest::Create {
+        entity: **entity,
+        items: vec![body.into_inner()],
+        nulls: Nulls::Clear,
+    };
+    let outcome = tenant(&app, &caller)
+        .await?
+        .apply(access(&caller), request)
+        .await
+        .map_err(single)?;
     Ok(HttpResponse::Created().json(outcome.records.into_iter().next()))
 }
 
 /// Creates 1–100 records, all or none (201).
-async fn create_many(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
+async fn create_many(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
     let items = batch(**entity, body.into_inner())?;
-    let request = WriteRequest::Create { entity: **entity, items, nulls: Nulls::Clear };
+    let request = WriteRequest::Create {
+        entity: **entity,
+        items,
+        nulls: Nulls::Clear,
+    };
     let outcome = tenant(&app, &caller).await?.apply(access(&caller), request).await?;
     Ok(HttpResponse::Created().json(outcome.records))
 }
 
 /// Updates 1–100 records, all or none.
-async fn update_many(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
+async fn update_many(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
     let items = batch(**entity, body.into_inner())?;
-    let request = WriteRequest::Update { entity: **entity, items, nulls: Nulls::Clear };
+    let request = WriteRequest::Update {
+        entity: **entity,
+        items,
+        nulls: Nulls::Clear,
+    };
     let outcome = tenant(&app, &caller).await?.apply(access(&caller), request).await?;
     Ok(HttpResponse::Ok().json(outcome.records))
 }
@@ -97,54 +137,118 @@ pub struct DeleteMany {
 }
 
 /// Deletes 1–100 records, all or none; answers the deleted ids.
-async fn delete_many(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, body: web::Json<DeleteMany>) -> Result<HttpResponse, ApiError> {
-    let request = WriteRequest::Delete { entity: **entity, ids: body.into_inner().ids };
+async fn delete_many(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    body: web::Json<DeleteMany>,
+) -> Result<HttpResponse, ApiError> {
+    let request = WriteRequest::Delete {
+        entity: **entity,
+        ids: body.into_inner().ids,
+    };
     let outcome = tenant(&app, &caller).await?.apply(access(&caller), request).await?;
     let ids: Vec<&Value> = outcome.records.iter().map(|d| &d["id"]).collect();
     Ok(HttpResponse::Ok().json(ids))
 }
 
 /// A page of records: filters, search, sort, pagination, total.
-async fn search(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, body: Option<web::Json<QueryInput>>) -> Result<HttpResponse, ApiError> {
+async fn search(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    body: Option<web::Json<QueryInput>>,
+) -> Result<HttpResponse, ApiError> {
     let input = body.map(web::Json::into_inner).unwrap_or_default();
-    let result = tenant(&app, &caller).await?.search(**entity, &input, &access(&caller)).await?;
+    let result = tenant(&app, &caller)
+        .await?
+        .search(**entity, &input, &access(&caller))
+        .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
 /// Custom columns, filterable and sortable fields.
-async fn configuration(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated) -> Result<HttpResponse, ApiError> {
-    let result = tenant(&app, &caller).await?.configuration(**entity, &access(&caller)).await?;
+async fn configuration(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let result = tenant(&app, &caller)
+        .await?
+        .configuration(**entity, &access(&caller))
+        .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
 /// One record: `{"<entity>": DTO, "customColumns": [...]}`; 404 when it does not exist in this company.
-async fn get_one(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get_one(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let entity = **entity;
     let id = parse_id(&id, entity.table())?;
     let handle = tenant(&app, &caller).await?;
-    let found = handle.get(entity, std::slice::from_ref(&id), &access(&caller)).await?.pop().flatten();
-    let dto = found.ok_or_else(|| ApiError::new(Code::RecordNotFound, format!("{} {id} not found.", entity.title())))?;
-    let columns: Vec<Value> = handle.list_columns(Some(entity)).await?.iter().map(crate::crm::columns::dto).collect();
+    let found = handle
+        .get(entity, std::slice::from_ref(&id), &access(&caller))
+        .await?
+        .pop()
+        .flatten();
+    let dto =
+        found.ok_or_else(|| ApiError::new(Code::RecordNotFound, format!("{} {id} not found.", entity.title())))?;
+    let columns: Vec<Value> = handle
+        .list_columns(Some(entity))
+        .await?
+        .iter()
+        .map(crate::crm::columns::dto)
+        .collect();
     Ok(HttpResponse::Ok().json(json!({entity.table(): dto, "customColumns": columns})))
 }
 
 /// Updates one record (the path id wins over a body id).
-async fn update_one(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, id: web::Path<String>, body: web::Json<Value>) -> Result<HttpResponse, ApiError> {
+async fn update_one(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, entity.table())?;
     let mut item = body.into_inner();
     if let Value::Object(map) = &mut item {
         map.insert("id".into(), json!(id));
     }
-    let request = WriteRequest::Update { entity: **entity, items: vec![item], nulls: Nulls::Clear };
-    let outcome = tenant(&app, &caller).await?.apply(access(&caller), request).await.map_err(single)?;
+    let request = WriteRequest::Update {
+        entity: **entity,
+        items: vec![item],
+        nulls: Nulls::Clear,
+    };
+    let outcome = tenant(&app, &caller)
+        .await?
+        .apply(access(&caller), request)
+        .await
+        .map_err(single)?;
     Ok(HttpResponse::Ok().json(outcome.records.into_iter().next()))
 }
 
 /// Deletes one record; answers its id.
-async fn delete_one(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn delete_one(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, entity.table())?;
-    let request = WriteRequest::Delete { entity: **entity, ids: vec![id.clone()] };
-    tenant(&app, &caller).await?.apply(access(&caller), request).await.map_err(single)?;
+    let request = WriteRequest::Delete {
+        entity: **entity,
+        ids: vec![id.clone()],
+    };
+    tenant(&app, &caller)
+        .await?
+        .apply(access(&caller), request)
+        .await
+        .map_err(single)?;
     Ok(HttpResponse::Ok().json(id))
 }
 
@@ -158,20 +262,49 @@ pub struct LinkBody {
     ids: Vec<String>,
 }
 
-async fn link_or_unlink(app: &AppState, entity: Entity, caller: &crate::auth::Caller, id: &str, body: LinkBody, add: bool) -> Result<HttpResponse, ApiError> {
+async fn link_or_unlink(
+    app: &AppState,
+    entity: Entity,
+    caller: &crate::auth::Caller,
+    id: &str,
+    body: LinkBody,
+    add: bool,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(id, entity.table())?;
-    let request = WriteRequest::Link { entity, id, relation: body.relation, ids: body.ids, add };
-    let outcome = tenant(app, caller).await?.apply(access(caller), request).await.map_err(single)?;
+    let request = WriteRequest::Link {
+        entity,
+        id,
+        relation: body.relation,
+        ids: body.ids,
+        add,
+    };
+    let outcome = tenant(app, caller)
+        .await?
+        .apply(access(caller), request)
+        .await
+        .map_err(single)?;
     Ok(HttpResponse::Ok().json(outcome.records.into_iter().next()))
 }
 
 /// Adds links without touching others.
-async fn link(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, id: web::Path<String>, body: web::Json<LinkBody>) -> Result<HttpResponse, ApiError> {
+async fn link(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+    body: web::Json<LinkBody>,
+) -> Result<HttpResponse, ApiError> {
     link_or_unlink(&app, **entity, &caller, &id, body.into_inner(), true).await
 }
 
 /// Removes links without touching others.
-async fn unlink(app: web::Data<AppState>, entity: web::Data<Entity>, Authenticated(caller): Authenticated, id: web::Path<String>, body: web::Json<LinkBody>) -> Result<HttpResponse, ApiError> {
+async fn unlink(
+    app: web::Data<AppState>,
+    entity: web::Data<Entity>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+    body: web::Json<LinkBody>,
+) -> Result<HttpResponse, ApiError> {
     link_or_unlink(&app, **entity, &caller, &id, body.into_inner(), false).await
 }
 
@@ -187,7 +320,10 @@ fn single(error: CrmError) -> ApiError {
                         Some((head, rest)) if !head.contains('.') && !head.contains('[') => rest.to_owned(),
                         _ => d.path,
                     };
-                    ErrorDetail { path, message: d.message }
+                    ErrorDetail {
+                        path,
+                        message: d.message,
+                    }
                 })
                 .collect(),
         ),

@@ -38,7 +38,9 @@ fn rpc_error(status: StatusCode, id: &Value, code: i64, message: &str, data: Opt
     if let Some(data) = data {
         error["data"] = data;
     }
-    HttpResponse::build(status).content_type("application/json").json(json!({"jsonrpc": "2.0", "id": id, "error": error}))
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .json(json!({"jsonrpc": "2.0", "id": id, "error": error}))
 }
 
 fn host_allowed(app: &AppState, host: &str) -> bool {
@@ -49,8 +51,17 @@ fn host_allowed(app: &AppState, host: &str) -> bool {
     };
     let name = name.to_ascii_lowercase();
     matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]")
-        || app.settings.mcp.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&name))
-        || url::Url::parse(&app.settings.public_url()).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).as_deref() == Some(name.as_str())
+        || app
+            .settings
+            .mcp
+            .allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&name))
+        || url::Url::parse(&app.settings.public_url())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .as_deref()
+            == Some(name.as_str())
 }
 
 fn origin_allowed(app: &AppState, origin: &str) -> bool {
@@ -63,23 +74,48 @@ fn origin_allowed(app: &AppState, origin: &str) -> bool {
 }
 
 fn bracket(host: &str) -> String {
-    if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() }
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
 }
 
 /// DNS-rebinding protection and the method check, before authentication.
-pub async fn guard(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let app = req.app_data::<web::Data<AppState>>().cloned();
     if let Some(app) = app {
-        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
         let origin = req.headers().get(header::ORIGIN).and_then(|h| h.to_str().ok());
         if !host_allowed(&app, host) || origin.is_some_and(|o| !origin_allowed(&app, o)) {
-            let response = rpc_error(StatusCode::FORBIDDEN, &Value::Null, -32000, "Forbidden: Host or Origin not allowed (DNS-rebinding protection).", None);
+            let response = rpc_error(
+                StatusCode::FORBIDDEN,
+                &Value::Null,
+                -32000,
+                "Forbidden: Host or Origin not allowed (DNS-rebinding protection).",
+                None,
+            );
             return Ok(req.into_response(response).map_into_right_body());
         }
     }
     if req.method() != Method::POST {
-        let mut response = rpc_error(StatusCode::METHOD_NOT_ALLOWED, &Value::Null, -32000, "Method not allowed.", None);
-        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        let mut response = rpc_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &Value::Null,
+            -32000,
+            "Method not allowed.",
+            None,
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return Ok(req.into_response(response).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
@@ -88,9 +124,23 @@ pub async fn guard(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, HttpResponse> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| rpc_error(StatusCode::BAD_REQUEST, &Value::Null, -32700, "Parse error: the body could not be read", None))?;
+        let chunk = chunk.map_err(|_| {
+            rpc_error(
+                StatusCode::BAD_REQUEST,
+                &Value::Null,
+                -32700,
+                "Parse error: the body could not be read",
+                None,
+            )
+        })?;
         if body.len() + chunk.len() > limit {
-            return Err(rpc_error(StatusCode::PAYLOAD_TOO_LARGE, &Value::Null, -32600, &format!("Request body larger than {limit} bytes"), None));
+            return Err(rpc_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &Value::Null,
+                -32600,
+                &format!("Request body larger than {limit} bytes"),
+                None,
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -100,7 +150,11 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
 fn header_value<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     let mut values = req.headers().get_all(name);
     let first = values.next()?.to_str().ok();
-    if values.next().is_some() { Some("\u{0}duplicate") } else { first }
+    if values.next().is_some() {
+        Some("\u{0}duplicate")
+    } else {
+        first
+    }
 }
 
 /// Decodes `=?base64?…?=` header values.
@@ -108,7 +162,7 @@ fn decode_header(value: &str) -> String {
     value
         .strip_prefix("=?base64?")
         .and_then(|v| v.strip_suffix("?="))
-        .and_then(|b64| base64_decode(b64))
+        .and_then(base64_decode)
         .unwrap_or_else(|| value.to_owned())
 }
 
@@ -130,14 +184,31 @@ fn base64_decode(text: &str) -> Option<String> {
 }
 
 fn ok(id: &Value, result: Value) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").json(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .json(json!({"jsonrpc": "2.0", "id": id, "result": result}))
 }
 
 /// Handles one JSON-RPC message.
-pub async fn handle(req: HttpRequest, payload: web::Payload, app: web::Data<AppState>, Authenticated(caller): Authenticated) -> HttpResponse {
-    let json_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
+pub async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+) -> HttpResponse {
+    let json_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
     if !json_type {
-        return rpc_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, &Value::Null, -32000, "Unsupported Media Type: Content-Type must be application/json", None);
+        return rpc_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &Value::Null,
+            -32000,
+            "Unsupported Media Type: Content-Type must be application/json",
+            None,
+        );
     }
     let body = match read_body(payload, app.settings.server.max_body_bytes).await {
         Ok(body) => body,
@@ -145,38 +216,79 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, app: web::Data<AppS
     };
     let message: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
-        Err(error) => return rpc_error(StatusCode::BAD_REQUEST, &Value::Null, -32700, &format!("Parse error: {error}"), None),
+        Err(error) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                &Value::Null,
+                -32700,
+                &format!("Parse error: {error}"),
+                None,
+            );
+        }
     };
     let Value::Object(message) = message else {
-        let text = if message.is_array() { "Invalid Request: batches are not supported; send one message per request" } else { "Invalid Request: expected a JSON-RPC object" };
+        let text = if message.is_array() {
+            "Invalid Request: batches are not supported; send one message per request"
+        } else {
+            "Invalid Request: expected a JSON-RPC object"
+        };
         return rpc_error(StatusCode::BAD_REQUEST, &Value::Null, -32600, text, None);
     };
     let id = message.get("id").cloned();
     let id_ok = matches!(id, Some(Value::String(_) | Value::Number(_)));
-    let reply_id = if id_ok { id.clone().unwrap_or(Value::Null) } else { Value::Null };
+    let reply_id = if id_ok {
+        id.clone().unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
     if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return rpc_error(StatusCode::BAD_REQUEST, &reply_id, -32600, "Invalid Request: jsonrpc must be \"2.0\"", None);
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            &reply_id,
+            -32600,
+            "Invalid Request: jsonrpc must be \"2.0\"",
+            None,
+        );
     }
     let Some(method) = message.get("method") else {
         if message.contains_key("result") || message.contains_key("error") {
             return HttpResponse::Accepted().finish();
         }
-        return rpc_error(StatusCode::BAD_REQUEST, &reply_id, -32600, "Invalid Request: method is required", None);
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            &reply_id,
+            -32600,
+            "Invalid Request: method is required",
+            None,
+        );
     };
     let Some(method) = method.as_str() else {
-        return rpc_error(StatusCode::BAD_REQUEST, &reply_id, -32600, "Invalid Request: method must be a string", None);
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            &reply_id,
+            -32600,
+            "Invalid Request: method must be a string",
+            None,
+        );
     };
     if id.is_none() {
         return HttpResponse::Accepted().finish();
     }
     if !id_ok {
-        return rpc_error(StatusCode::BAD_REQUEST, &Value::Null, -32600, "Invalid Request: id must be a string or a number", None);
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            &Value::Null,
+            -32600,
+            "Invalid Request: id must be a string or a number",
+            None,
+        );
     }
     let id = reply_id;
     let params = message.get("params").cloned().unwrap_or(Value::Object(Map::new()));
     let header_version = header_value(&req, "mcp-protocol-version");
     let meta_version = params.pointer("/_meta").and_then(|m| m.get(META_VERSION));
-    let modern = meta_version.is_some() || method == "server/discover" || header_version.is_some_and(|v| v >= MODERN_VERSION);
+    let modern =
+        meta_version.is_some() || method == "server/discover" || header_version.is_some_and(|v| v >= MODERN_VERSION);
     if modern {
         if let Some(response) = check_modern(&req, &id, method, &params, header_version) {
             return response;
@@ -185,7 +297,13 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, app: web::Data<AppS
         && method != "initialize"
         && !HANDSHAKE_VERSIONS.contains(&version)
     {
-        return rpc_error(StatusCode::BAD_REQUEST, &id, -32600, &format!("Bad Request: unsupported MCP-Protocol-Version: {version}"), None);
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            &id,
+            -32600,
+            &format!("Bad Request: unsupported MCP-Protocol-Version: {version}"),
+            None,
+        );
     }
     let finish = |mut result: Value| {
         if modern && let Some(map) = result.as_object_mut() {
@@ -196,15 +314,28 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, app: web::Data<AppS
     match method {
         "initialize" if !modern => {
             let Some(requested) = params.get("protocolVersion").and_then(Value::as_str) else {
-                return rpc_error(StatusCode::OK, &id, -32602, "Invalid params: protocolVersion is required", None);
+                return rpc_error(
+                    StatusCode::OK,
+                    &id,
+                    -32602,
+                    "Invalid params: protocolVersion is required",
+                    None,
+                );
             };
-            let version = if HANDSHAKE_VERSIONS.contains(&requested) { requested } else { HANDSHAKE_VERSIONS[0] };
-            ok(&id, json!({
-                "protocolVersion": version,
-                "capabilities": {"tools": {"listChanged": false}, "prompts": {"listChanged": false}},
-                "serverInfo": server_info(),
-                "instructions": INSTRUCTIONS,
-            }))
+            let version = if HANDSHAKE_VERSIONS.contains(&requested) {
+                requested
+            } else {
+                HANDSHAKE_VERSIONS[0]
+            };
+            ok(
+                &id,
+                json!({
+                    "protocolVersion": version,
+                    "capabilities": {"tools": {"listChanged": false}, "prompts": {"listChanged": false}},
+                    "serverInfo": server_info(),
+                    "instructions": INSTRUCTIONS,
+                }),
+            )
         }
         "ping" if !modern => ok(&id, json!({})),
         "server/discover" => finish(json!({
@@ -217,7 +348,13 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, app: web::Data<AppS
         })),
         "tools/list" => {
             if params.get("cursor").is_some_and(|c| !c.is_null()) {
-                return rpc_error(StatusCode::OK, &id, -32602, "Invalid params: this server returns every tool in one page; send no cursor", None);
+                return rpc_error(
+                    StatusCode::OK,
+                    &id,
+                    -32602,
+                    "Invalid params: this server returns every tool in one page; send no cursor",
+                    None,
+                );
             }
             if modern {
                 let mut list = app.mcp_tools.clone();
@@ -230,12 +367,22 @@ pub async fn handle(req: HttpRequest, payload: web::Payload, app: web::Data<AppS
             HttpResponse::Ok().content_type("application/json").body(body)
         }
         "tools/call" => call_tool(&req, &app, &caller, &id, &params, modern).await,
-        "prompts/list" => finish(json!({"prompts": [{"name": PROMPT_NAME, "title": "Customermates setup", "description": "The first message for an agent working in this CRM: entities, safety rules, first moves.", "arguments": []}]})),
+        "prompts/list" => finish(
+            json!({"prompts": [{"name": PROMPT_NAME, "title": "Customermates setup", "description": "The first message for an agent working in this CRM: entities, safety rules, first moves.", "arguments": []}]}),
+        ),
         "prompts/get" => {
             if params.get("name").and_then(Value::as_str) != Some(PROMPT_NAME) {
-                return rpc_error(StatusCode::OK, &id, -32602, &format!("Invalid params: unknown prompt; available: {PROMPT_NAME}"), None);
+                return rpc_error(
+                    StatusCode::OK,
+                    &id,
+                    -32602,
+                    &format!("Invalid params: unknown prompt; available: {PROMPT_NAME}"),
+                    None,
+                );
             }
-            finish(json!({"description": "Customermates setup", "messages": [{"role": "user", "content": {"type": "text", "text": SETUP_PROMPT}}]}))
+            finish(
+                json!({"description": "Customermates setup", "messages": [{"role": "user", "content": {"type": "text", "text": SETUP_PROMPT}}]}),
+            )
         }
         _ => {
             let status = if modern { StatusCode::NOT_FOUND } else { StatusCode::OK };
@@ -249,40 +396,107 @@ fn server_info() -> Value {
 }
 
 /// Validates a 2026-07-28 request's `_meta` and headers.
-fn check_modern(req: &HttpRequest, id: &Value, method: &str, params: &Value, header_version: Option<&str>) -> Option<HttpResponse> {
+fn check_modern(
+    req: &HttpRequest,
+    id: &Value,
+    method: &str,
+    params: &Value,
+    header_version: Option<&str>,
+) -> Option<HttpResponse> {
     let meta = params.get("_meta").and_then(Value::as_object);
     let version = meta.and_then(|m| m.get(META_VERSION)).and_then(Value::as_str);
     let capabilities = meta.and_then(|m| m.get(META_CAPABILITIES));
     let (Some(version), Some(Value::Object(_))) = (version, capabilities) else {
-        return Some(rpc_error(StatusCode::BAD_REQUEST, id, -32602, "Invalid params: _meta must carry io.modelcontextprotocol/protocolVersion and io.modelcontextprotocol/clientCapabilities", None));
+        return Some(rpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32602,
+            "Invalid params: _meta must carry io.modelcontextprotocol/protocolVersion and io.modelcontextprotocol/clientCapabilities",
+            None,
+        ));
     };
     if header_version != Some(version) {
-        return Some(rpc_error(StatusCode::BAD_REQUEST, id, -32020, &format!("Header mismatch: MCP-Protocol-Version header {:?} does not match _meta protocolVersion '{version}'", header_version.unwrap_or("missing")), None));
+        return Some(rpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32020,
+            &format!(
+                "Header mismatch: MCP-Protocol-Version header {:?} does not match _meta protocolVersion '{version}'",
+                header_version.unwrap_or("missing")
+            ),
+            None,
+        ));
     }
     let header_method = header_value(req, "mcp-method");
     if header_method != Some(method) {
-        return Some(rpc_error(StatusCode::BAD_REQUEST, id, -32020, &format!("Header mismatch: Mcp-Method header {:?} does not match body method '{method}'", header_method.unwrap_or("missing")), None));
+        return Some(rpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32020,
+            &format!(
+                "Header mismatch: Mcp-Method header {:?} does not match body method '{method}'",
+                header_method.unwrap_or("missing")
+            ),
+            None,
+        ));
     }
     if matches!(method, "tools/call" | "prompts/get") {
         let body_name = params.get("name").and_then(Value::as_str).unwrap_or_default();
         let header_name = header_value(req, "mcp-name").map(decode_header);
         if header_name.as_deref() != Some(body_name) {
-            return Some(rpc_error(StatusCode::BAD_REQUEST, id, -32020, &format!("Header mismatch: Mcp-Name header {:?} does not match body name '{body_name}'", header_name.unwrap_or_else(|| "missing".into())), None));
+            return Some(rpc_error(
+                StatusCode::BAD_REQUEST,
+                id,
+                -32020,
+                &format!(
+                    "Header mismatch: Mcp-Name header {:?} does not match body name '{body_name}'",
+                    header_name.unwrap_or_else(|| "missing".into())
+                ),
+                None,
+            ));
         }
     }
     if version != MODERN_VERSION {
         let data = json!({"supported": [MODERN_VERSION], "requested": version});
-        return Some(rpc_error(StatusCode::BAD_REQUEST, id, -32022, "Unsupported protocol version", Some(data)));
+        return Some(rpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32022,
+            "Unsupported protocol version",
+            Some(data),
+        ));
     }
-    if matches!(method, "initialize" | "ping" | "logging/setLevel" | "resources/subscribe") {
-        return Some(rpc_error(StatusCode::NOT_FOUND, id, -32601, &format!("Method not found: {method} is not part of {MODERN_VERSION}"), None));
+    if matches!(
+        method,
+        "initialize" | "ping" | "logging/setLevel" | "resources/subscribe"
+    ) {
+        return Some(rpc_error(
+            StatusCode::NOT_FOUND,
+            id,
+            -32601,
+            &format!("Method not found: {method} is not part of {MODERN_VERSION}"),
+            None,
+        ));
     }
     None
 }
 
-async fn call_tool(req: &HttpRequest, app: &AppState, caller: &crate::auth::Caller, id: &Value, params: &Value, modern: bool) -> HttpResponse {
+async fn call_tool(
+    req: &HttpRequest,
+    app: &AppState,
+    caller: &crate::auth::Caller,
+    id: &Value,
+    params: &Value,
+    modern: bool,
+) -> HttpResponse {
     let Some(params) = params.as_object() else {
-        return rpc_error(StatusCode::OK, id, -32602, "Invalid params: params must be an object", None);
+        return rpc_error(
+            StatusCode::OK,
+            id,
+            -32602,
+            "Invalid params: params must be an object",
+            None,
+        );
     };
     let Some(name) = params.get("name").and_then(Value::as_str) else {
         return rpc_error(StatusCode::OK, id, -32602, "Invalid params: name is required", None);
@@ -294,7 +508,15 @@ async fn call_tool(req: &HttpRequest, app: &AppState, caller: &crate::auth::Call
     let arguments = match params.get("arguments") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(args @ Value::Object(_)) => args.clone(),
-        Some(_) => return rpc_error(StatusCode::OK, id, -32602, "Invalid params: arguments must be an object", None),
+        Some(_) => {
+            return rpc_error(
+                StatusCode::OK,
+                id,
+                -32602,
+                "Invalid params: arguments must be an object",
+                None,
+            );
+        }
     };
     let finish = |mut result: Value| {
         if modern {
@@ -304,17 +526,25 @@ async fn call_tool(req: &HttpRequest, app: &AppState, caller: &crate::auth::Call
     };
     let failure = |text: String| json!({"content": [{"type": "text", "text": text}], "isError": true});
     if let Some(RateLimited(seconds)) = req.extensions().get::<RateLimited>().copied() {
-        return finish(failure(format!("Rate limit reached for this API key. Wait {seconds} seconds, then retry the call.")));
+        return finish(failure(format!(
+            "Rate limit reached for this API key. Wait {seconds} seconds, then retry the call."
+        )));
     }
     let tenant = match app.tenants.get(&caller.company.id).await {
         Ok(tenant) => tenant,
-        Err(_) => return finish(failure("Error: The company's worker is unavailable; retry the call.".into())),
+        Err(_) => {
+            return finish(failure(
+                "Error: The company's worker is unavailable; retry the call.".into(),
+            ));
+        }
     };
     let context = ToolContext { app, caller, tenant };
     match context.call(name, &arguments).await {
         Some(Ok(value)) => {
             let text = match value.as_object() {
-                Some(map) if map.len() == 1 && map.contains_key("message") => map["message"].as_str().unwrap_or_default().to_owned(),
+                Some(map) if map.len() == 1 && map.contains_key("message") => {
+                    map["message"].as_str().unwrap_or_default().to_owned()
+                }
                 _ => toon(&value),
             };
             finish(json!({"content": [{"type": "text", "text": text}], "structuredContent": value}))

@@ -86,10 +86,14 @@ pub fn configure(state: Arc<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
 
 /// The OpenAPI 3.1 document (no key needed).
 async fn openapi_json(app: web::Data<AppState>) -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().content_type("application/json").body(app.openapi.clone())
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(app.openapi.clone())
 }
 
 /// Interactive API documentation (Scalar; the page loads its script in the browser).
 async fn docs(app: web::Data<AppState>) -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().content_type("text/html; charset=utf-8").body(app.docs_html.clone())
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(app.docs_html.clone())
 }

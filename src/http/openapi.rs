@@ -26,8 +26,24 @@ const OBJECT: fn() -> Value = || json!({"type": "object"});
 #[must_use]
 pub fn routes() -> Vec<Route> {
     let mut out: Vec<Route> = Vec::new();
-    let mut add = |method: &'static str, path: &str, id: &str, summary: &str, tag: &str, body: Option<Value>, status: u16, response: Value| {
-        out.push((method, path.to_owned(), id.to_owned(), summary.to_owned(), tag.to_owned(), body, status, response));
+    let mut add = |method: &'static str,
+                   path: &str,
+                   id: &str,
+                   summary: &str,
+                   tag: &str,
+                   body: Option<Value>,
+                   status: u16,
+                   response: Value| {
+        out.push((
+            method,
+            path.to_owned(),
+            id.to_owned(),
+            summary.to_owned(),
+            tag.to_owned(),
+            body,
+            status,
+            response,
+        ));
     };
     for entity in Entity::ALL {
         let p = entity.plural();
@@ -37,49 +53,412 @@ pub fn routes() -> Vec<Route> {
         let create = r(&format!("Create{t}"));
         let update = r(&format!("Update{t}"));
         let batch = |item: Value| json!({"type": "object", "required": [p], "properties": {p: {"type": "array", "minItems": 1, "maxItems": 100, "items": item}}});
-        add("post", &base, &format!("create{t}"), &format!("Create a {}", entity.table()), p, Some(create.clone()), 201, dto.clone());
-        add("post", &format!("{base}/many"), &format!("createMany{t}s"), &format!("Create 1–100 {p}, all or none"), p, Some(batch(create)), 201, array_of(dto.clone()));
-        add("put", &format!("{base}/many"), &format!("updateMany{t}s"), &format!("Update 1–100 {p}, all or none"), p, Some(batch(update.clone())), 200, array_of(dto.clone()));
-        add("delete", &format!("{base}/many"), &format!("deleteMany{t}s"), &format!("Delete 1–100 {p}, all or none"), p, Some(r("DeleteMany")), 200, array_of(json!({"type": "string", "format": "uuid"})));
-        add("post", &format!("{base}/search"), &format!("get{t}s"), &format!("Search {p}: filters, search term, sort, paging, total"), p, Some(r("QueryInput")), 200, r("SearchResult"));
-        add("get", &format!("{base}/configuration"), &format!("get{t}Configuration"), &format!("Custom columns, filterable and sortable fields of {p}"), p, None, 200, r("Configuration"));
+        add(
+            "post",
+            &base,
+            &format!("create{t}"),
+            &format!("Create a {}", entity.table()),
+            p,
+            Some(create.clone()),
+            201,
+            dto.clone(),
+        );
+        add(
+            "post",
+            &format!("{base}/many"),
+            &format!("createMany{t}s"),
+            &format!("Create 1–100 {p}, all or none"),
+            p,
+            Some(batch(create)),
+            201,
+            array_of(dto.clone()),
+        );
+        add(
+            "put",
+            &format!("{base}/many"),
+            &format!("updateMany{t}s"),
+            &format!("Update 1–100 {p}, all or none"),
+            p,
+            Some(batch(update.clone())),
+            200,
+            array_of(dto.clone()),
+        );
+        add(
+            "delete",
+            &format!("{base}/many"),
+            &format!("deleteMany{t}s"),
+            &format!("Delete 1–100 {p}, all or none"),
+            p,
+            Some(r("DeleteMany")),
+            200,
+            array_of(json!({"type": "string", "format": "uuid"})),
+        );
+        add(
+            "post",
+            &format!("{base}/search"),
+            &format!("get{t}s"),
+            &format!("Search {p}: filters, search term, sort, paging, total"),
+            p,
+            Some(r("QueryInput")),
+            200,
+            r("SearchResult"),
+        );
+        add(
+            "get",
+            &format!("{base}/configuration"),
+            &format!("get{t}Configuration"),
+            &format!("Custom columns, filterable and sortable fields of {p}"),
+            p,
+            None,
+            200,
+            r("Configuration"),
+        );
         let by_id = json!({"type": "object", "properties": {entity.table(): dto.clone(), "customColumns": array_of(r("Column"))}});
-        add("get", &format!("{base}/{{id}}"), &format!("get{t}ById"), &format!("One {}", entity.table()), p, None, 200, by_id);
-        add("put", &format!("{base}/{{id}}"), &format!("update{t}"), &format!("Update a {}; relationship arrays replace the visible links", entity.table()), p, Some(update), 200, dto.clone());
-        add("delete", &format!("{base}/{{id}}"), &format!("delete{t}"), &format!("Delete a {}", entity.table()), p, None, 200, json!({"type": "string", "format": "uuid"}));
-        add("post", &format!("{base}/{{id}}/link"), &format!("link{t}"), "Add links without touching others", p, Some(r("LinkBody")), 200, dto.clone());
-        add("post", &format!("{base}/{{id}}/unlink"), &format!("unlink{t}"), "Remove links without touching others", p, Some(r("LinkBody")), 200, dto);
+        add(
+            "get",
+            &format!("{base}/{{id}}"),
+            &format!("get{t}ById"),
+            &format!("One {}", entity.table()),
+            p,
+            None,
+            200,
+            by_id,
+        );
+        add(
+            "put",
+            &format!("{base}/{{id}}"),
+            &format!("update{t}"),
+            &format!(
+                "Update a {}; relationship arrays replace the visible links",
+                entity.table()
+            ),
+            p,
+            Some(update),
+            200,
+            dto.clone(),
+        );
+        add(
+            "delete",
+            &format!("{base}/{{id}}"),
+            &format!("delete{t}"),
+            &format!("Delete a {}", entity.table()),
+            p,
+            None,
+            200,
+            json!({"type": "string", "format": "uuid"}),
+        );
+        add(
+            "post",
+            &format!("{base}/{{id}}/link"),
+            &format!("link{t}"),
+            "Add links without touching others",
+            p,
+            Some(r("LinkBody")),
+            200,
+            dto.clone(),
+        );
+        add(
+            "post",
+            &format!("{base}/{{id}}/unlink"),
+            &format!("unlink{t}"),
+            "Remove links without touching others",
+            p,
+            Some(r("LinkBody")),
+            200,
+            dto,
+        );
     }
     let users = "users";
-    add("get", "/api/v1/users/me", "getUserProfile", "The caller's profile", users, None, 200, OBJECT());
-    add("post", "/api/v1/users/search", "getUsers", "The company's users", users, Some(OBJECT()), 200, OBJECT());
-    add("put", "/api/v1/users/{id}", "updateUser", "Change another user's role or status", users, Some(r("UserAccess")), 200, r("User"));
-    add("get", "/api/v1/roles", "listRoles", "The company's roles", "roles", None, 200, OBJECT());
-    add("post", "/api/v1/roles", "createRole", "Create a custom role", "roles", Some(r("RoleInput")), 201, OBJECT());
-    add("put", "/api/v1/roles/{id}", "updateRole", "Replace a custom role", "roles", Some(r("RoleInput")), 200, OBJECT());
-    add("delete", "/api/v1/roles/{id}", "deleteRole", "Delete a custom role no user holds", "roles", None, 200, OBJECT());
-    add("get", "/api/v1/custom-columns", "listCustomColumns", "Custom columns (optionally `?entityType=`)", "customColumns", None, 200, OBJECT());
-    add("post", "/api/v1/custom-columns", "createCustomColumn", "Create a custom column", "customColumns", Some(r("NewColumn")), 201, r("Column"));
-    add("put", "/api/v1/custom-columns/{id}", "updateCustomColumn", "Change a custom column's label or options", "customColumns", Some(r("ColumnChange")), 200, r("Column"));
-    add("delete", "/api/v1/custom-columns/{id}", "deleteCustomColumn", "Delete a custom column and its values", "customColumns", None, 200, OBJECT());
-    add("get", "/api/v1/events", "listEvents", "Change events after `?after=` (sequence number), oldest first", "events", None, 200, OBJECT());
-    add("get", "/api/v1/api-keys", "listApiKeys", "The caller's API keys", "apiKeys", None, 200, OBJECT());
-    add("post", "/api/v1/api-keys", "createApiKey", "Create an API key (shown once)", "apiKeys", Some(r("NewKeyRequest")), 201, r("CreatedKey"));
-    add("delete", "/api/v1/api-keys/{id}", "revokeApiKey", "Revoke one of the caller's keys", "apiKeys", None, 200, r("ApiKeyInfo"));
-    add("post", "/api/v1/api-keys/{id}/rotate", "rotateApiKey", "Replace one of the caller's keys", "apiKeys", None, 201, r("CreatedKey"));
-    add("post", "/admin/v1/companies", "adminCreateCompany", "Create a company, its first user and API key", "admin", Some(r("NewCompanyRequest")), 201, r("CreatedCompany"));
-    add("get", "/admin/v1/companies", "adminListCompanies", "Companies with counts and last activity", "admin", None, 200, OBJECT());
-    add("get", "/admin/v1/companies/{id}", "adminGetCompany", "One company", "admin", None, 200, r("CompanySummary"));
-    add("post", "/admin/v1/companies/{id}/suspend", "adminSuspendCompany", "Suspend a company", "admin", None, 200, r("Company"));
-    add("post", "/admin/v1/companies/{id}/resume", "adminResumeCompany", "Resume a company", "admin", None, 200, r("Company"));
-    add("delete", "/admin/v1/companies/{id}", "adminDeleteCompany", "Delete a company and its database", "admin", None, 200, OBJECT());
-    add("post", "/admin/v1/companies/{id}/users", "adminCreateUser", "Add a user to a company", "admin", Some(r("NewUserRequest")), 201, r("User"));
-    add("post", "/admin/v1/users/{id}/api-keys", "adminCreateApiKey", "Create an API key for a user", "admin", Some(r("NewKeyRequest")), 201, r("CreatedKey"));
-    add("get", "/admin/v1/users/{id}/api-keys", "adminListApiKeys", "A user's API keys", "admin", None, 200, OBJECT());
-    add("delete", "/admin/v1/api-keys/{id}", "adminRevokeApiKey", "Revoke an API key", "admin", None, 200, r("ApiKeyInfo"));
-    add("get", "/healthz", "healthz", "The process is alive", "health", None, 200, OBJECT());
-    add("get", "/readyz", "readyz", "The database answers and the schema is applied", "health", None, 200, OBJECT());
-    add("get", "/api/v1/openapi", "openapi", "This document", "meta", None, 200, OBJECT());
+    add(
+        "get",
+        "/api/v1/users/me",
+        "getUserProfile",
+        "The caller's profile",
+        users,
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "post",
+        "/api/v1/users/search",
+        "getUsers",
+        "The company's users",
+        users,
+        Some(OBJECT()),
+        200,
+        OBJECT(),
+    );
+    add(
+        "put",
+        "/api/v1/users/{id}",
+        "updateUser",
+        "Change another user's role or status",
+        users,
+        Some(r("UserAccess")),
+        200,
+        r("User"),
+    );
+    add(
+        "get",
+        "/api/v1/roles",
+        "listRoles",
+        "The company's roles",
+        "roles",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "post",
+        "/api/v1/roles",
+        "createRole",
+        "Create a custom role",
+        "roles",
+        Some(r("RoleInput")),
+        201,
+        OBJECT(),
+    );
+    add(
+        "put",
+        "/api/v1/roles/{id}",
+        "updateRole",
+        "Replace a custom role",
+        "roles",
+        Some(r("RoleInput")),
+        200,
+        OBJECT(),
+    );
+    add(
+        "delete",
+        "/api/v1/roles/{id}",
+        "deleteRole",
+        "Delete a custom role no user holds",
+        "roles",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "get",
+        "/api/v1/custom-columns",
+        "listCustomColumns",
+        "Custom columns (optionally `?entityType=`)",
+        "customColumns",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "post",
+        "/api/v1/custom-columns",
+        "createCustomColumn",
+        "Create a custom column",
+        "customColumns",
+        Some(r("NewColumn")),
+        201,
+        r("Column"),
+    );
+    add(
+        "put",
+        "/api/v1/custom-columns/{id}",
+        "updateCustomColumn",
+        "Change a custom column's label or options",
+        "customColumns",
+        Some(r("ColumnChange")),
+        200,
+        r("Column"),
+    );
+    add(
+        "delete",
+        "/api/v1/custom-columns/{id}",
+        "deleteCustomColumn",
+        "Delete a custom column and its values",
+        "customColumns",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "get",
+        "/api/v1/events",
+        "listEvents",
+        "Change events after `?after=` (sequence number), oldest first",
+        "events",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "get",
+        "/api/v1/api-keys",
+        "listApiKeys",
+        "The caller's API keys",
+        "apiKeys",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "post",
+        "/api/v1/api-keys",
+        "createApiKey",
+        "Create an API key (shown once)",
+        "apiKeys",
+        Some(r("NewKeyRequest")),
+        201,
+        r("CreatedKey"),
+    );
+    add(
+        "delete",
+        "/api/v1/api-keys/{id}",
+        "revokeApiKey",
+        "Revoke one of the caller's keys",
+        "apiKeys",
+        None,
+        200,
+        r("ApiKeyInfo"),
+    );
+    add(
+        "post",
+        "/api/v1/api-keys/{id}/rotate",
+        "rotateApiKey",
+        "Replace one of the caller's keys",
+        "apiKeys",
+        None,
+        201,
+        r("CreatedKey"),
+    );
+    add(
+        "post",
+        "/admin/v1/companies",
+        "adminCreateCompany",
+        "Create a company, its first user and API key",
+        "admin",
+        Some(r("NewCompanyRequest")),
+        201,
+        r("CreatedCompany"),
+    );
+    add(
+        "get",
+        "/admin/v1/companies",
+        "adminListCompanies",
+        "Companies with counts and last activity",
+        "admin",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "get",
+        "/admin/v1/companies/{id}",
+        "adminGetCompany",
+        "One company",
+        "admin",
+        None,
+        200,
+        r("CompanySummary"),
+    );
+    add(
+        "post",
+        "/admin/v1/companies/{id}/suspend",
+        "adminSuspendCompany",
+        "Suspend a company",
+        "admin",
+        None,
+        200,
+        r("Company"),
+    );
+    add(
+        "post",
+        "/admin/v1/companies/{id}/resume",
+        "adminResumeCompany",
+        "Resume a company",
+        "admin",
+        None,
+        200,
+        r("Company"),
+    );
+    add(
+        "delete",
+        "/admin/v1/companies/{id}",
+        "adminDeleteCompany",
+        "Delete a company and its database",
+        "admin",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "post",
+        "/admin/v1/companies/{id}/users",
+        "adminCreateUser",
+        "Add a user to a company",
+        "admin",
+        Some(r("NewUserRequest")),
+        201,
+        r("User"),
+    );
+    add(
+        "post",
+        "/admin/v1/users/{id}/api-keys",
+        "adminCreateApiKey",
+        "Create an API key for a user",
+        "admin",
+        Some(r("NewKeyRequest")),
+        201,
+        r("CreatedKey"),
+    );
+    add(
+        "get",
+        "/admin/v1/users/{id}/api-keys",
+        "adminListApiKeys",
+        "A user's API keys",
+        "admin",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "delete",
+        "/admin/v1/api-keys/{id}",
+        "adminRevokeApiKey",
+        "Revoke an API key",
+        "admin",
+        None,
+        200,
+        r("ApiKeyInfo"),
+    );
+    add(
+        "get",
+        "/healthz",
+        "healthz",
+        "The process is alive",
+        "health",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "get",
+        "/readyz",
+        "readyz",
+        "The database answers and the schema is applied",
+        "health",
+        None,
+        200,
+        OBJECT(),
+    );
+    add(
+        "get",
+        "/api/v1/openapi",
+        "openapi",
+        "This document",
+        "meta",
+        None,
+        200,
+        OBJECT(),
+    );
     out
 }
 
@@ -94,18 +473,28 @@ fn scalar_schema(field: &str) -> Value {
 
 fn reference_schema(target: Target) -> Value {
     let props = match target {
-        Target::Entity(Entity::Contact) => json!({"id": {"type": "string"}, "firstName": {"type": "string"}, "lastName": {"type": "string"}}),
-        Target::Entity(Entity::Service) => json!({"id": {"type": "string"}, "name": {"type": "string"}, "amount": {"type": "number"}}),
-        Target::Entity(Entity::Task) => json!({"id": {"type": "string"}, "name": {"type": "string"}, "type": {"type": "string"}}),
+        Target::Entity(Entity::Contact) => {
+            json!({"id": {"type": "string"}, "firstName": {"type": "string"}, "lastName": {"type": "string"}})
+        }
+        Target::Entity(Entity::Service) => {
+            json!({"id": {"type": "string"}, "name": {"type": "string"}, "amount": {"type": "number"}})
+        }
+        Target::Entity(Entity::Task) => {
+            json!({"id": {"type": "string"}, "name": {"type": "string"}, "type": {"type": "string"}})
+        }
         Target::Entity(_) => json!({"id": {"type": "string"}, "name": {"type": "string"}}),
-        Target::User => json!({"id": {"type": "string"}, "firstName": {"type": "string"}, "lastName": {"type": "string"}, "email": {"type": "string"}, "avatarUrl": {"type": ["string", "null"]}}),
+        Target::User => {
+            json!({"id": {"type": "string"}, "firstName": {"type": "string"}, "lastName": {"type": "string"}, "email": {"type": "string"}, "avatarUrl": {"type": ["string", "null"]}})
+        }
     };
     json!({"type": "object", "properties": props})
 }
 
 fn entity_schemas(schemas: &mut Map<String, Value>) {
     let ids = array_of(json!({"type": "string", "format": "uuid"}));
-    let custom = array_of(json!({"type": "object", "required": ["columnId"], "properties": {"columnId": {"type": "string", "format": "uuid"}, "value": {"type": ["string", "null"]}}}));
+    let custom = array_of(
+        json!({"type": "object", "required": ["columnId"], "properties": {"columnId": {"type": "string", "format": "uuid"}, "value": {"type": ["string", "null"]}}}),
+    );
     let notes = json!({"description": "Markdown, or a Tiptap JSON document (object or string); null clears."});
     for entity in Entity::ALL {
         let t = entity.title();
@@ -114,7 +503,10 @@ fn entity_schemas(schemas: &mut Map<String, Value>) {
         for field in entity.scalar_fields() {
             dto.insert((*field).into(), scalar_schema(field));
         }
-        dto.insert("notes".into(), json!({"type": ["string", "null"], "description": "Markdown"}));
+        dto.insert(
+            "notes".into(),
+            json!({"type": ["string", "null"], "description": "Markdown"}),
+        );
         dto.insert("createdAt".into(), json!({"type": "string", "format": "date-time"}));
         dto.insert("updatedAt".into(), json!({"type": "string", "format": "date-time"}));
         for relation in entity.relations() {
@@ -146,7 +538,10 @@ fn entity_schemas(schemas: &mut Map<String, Value>) {
             }
         }
         item.insert("customFieldValues".into(), custom.clone());
-        schemas.insert(format!("Create{t}"), json!({"type": "object", "required": required, "properties": item.clone(), "additionalProperties": false}));
+        schemas.insert(
+            format!("Create{t}"),
+            json!({"type": "object", "required": required, "properties": item.clone(), "additionalProperties": false}),
+        );
         item.insert("id".into(), json!({"type": "string", "format": "uuid"}));
         schemas.insert(format!("Update{t}"), json!({"type": "object", "required": ["id"], "properties": item, "additionalProperties": false, "description": "Relationship arrays replace the links the caller can see; use link/unlink to add or remove single links."}));
     }
@@ -225,15 +620,22 @@ pub fn document(public_url: &str) -> Value {
         .schema_from::<crate::domain::User>()
         .schema_from::<crate::domain::UserStatus>()
         .schema_from::<crate::tenants::Counts>()
-        .security_scheme("apiKeyAuth", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))))
+        .security_scheme(
+            "apiKeyAuth",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        )
         .security_scheme(
             "adminToken",
-            SecurityScheme::Http(utoipa::openapi::security::Http::new(utoipa::openapi::security::HttpAuthScheme::Bearer)),
+            SecurityScheme::Http(utoipa::openapi::security::Http::new(
+                utoipa::openapi::security::HttpAuthScheme::Bearer,
+            )),
         )
         .build();
     let info = InfoBuilder::new()
         .title("Customermates API")
-        .description(Some("Agent-first CRM: REST API of the Customermates server. Every error is {code, message, hint, details}."))
+        .description(Some(
+            "Agent-first CRM: REST API of the Customermates server. Every error is {code, message, hint, details}.",
+        ))
         .version(env!("CARGO_PKG_VERSION"))
         .build();
     let doc = OpenApiBuilder::new().info(info).components(Some(components)).build();

@@ -70,17 +70,29 @@ struct UserSearch {
 
 /// The company's users by name (a `readOwn` role sees only itself).
 #[post("/users/search")]
-async fn search_users(app: web::Data<AppState>, Authenticated(caller): Authenticated, body: Option<web::Json<UserSearch>>) -> Result<HttpResponse, ApiError> {
+async fn search_users(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Option<web::Json<UserSearch>>,
+) -> Result<HttpResponse, ApiError> {
     let scope = read_scope(&caller, Resource::Users)?;
     let body = body.map(web::Json::into_inner).unwrap_or_default();
     let (page, size) = body.pagination.map_or((None, None), |p| (p.page, p.page_size));
-    let page = Page::parse(page, size).map_err(|(path, message)| ApiError::validation(vec![ErrorDetail { path: path.into(), message }]))?;
+    let page = Page::parse(page, size).map_err(|(path, message)| {
+        ApiError::validation(vec![ErrorDetail {
+            path: path.into(),
+            message,
+        }])
+    })?;
     let mut users = crate::store::control::list_users(app.store.control(), &caller.company.id).await?;
     if scope == ReadScope::Own {
         users.retain(|u| u.id == caller.user.id);
     }
     if let Some(term) = body.search_term.as_deref().map(str::to_lowercase) {
-        users.retain(|u| term.split_whitespace().all(|t| format!("{} {}", u.first_name, u.last_name).to_lowercase().contains(t)));
+        users.retain(|u| {
+            term.split_whitespace()
+                .all(|t| format!("{} {}", u.first_name, u.last_name).to_lowercase().contains(t))
+        });
     }
     users.sort_by(|a, b| (&a.first_name, &a.last_name, &a.id).cmp(&(&b.first_name, &b.last_name, &b.id)));
     let total = users.len() as u64;
@@ -95,10 +107,18 @@ async fn search_users(app: web::Data<AppState>, Authenticated(caller): Authentic
 
 /// Changes another user's role or status (needs `update` on `users`).
 #[put("/users/{id}")]
-async fn update_user(app: web::Data<AppState>, Authenticated(caller): Authenticated, id: web::Path<String>, body: web::Json<UserAccess>) -> Result<HttpResponse, ApiError> {
+async fn update_user(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+    body: web::Json<UserAccess>,
+) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&[perm(Resource::Users, Action::Update)]))?;
     let id = parse_id(&id, "user")?;
-    let user = app.admin.set_user_access(&caller.company.id, &caller.user.id, &id, &body).await?;
+    let user = app
+        .admin
+        .set_user_access(&caller.company.id, &caller.user.id, &id, &body)
+        .await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -109,18 +129,30 @@ async fn list_roles(app: web::Data<AppState>, Authenticated(caller): Authenticat
     Ok(HttpResponse::Ok().json(json!({"items": app.admin.list_roles(&caller.company.id).await?})))
 }
 
-const MANAGE_ROLES: [crate::domain::Permission; 2] = [perm(Resource::Users, Action::Create), perm(Resource::Users, Action::Update)];
+const MANAGE_ROLES: [crate::domain::Permission; 2] = [
+    perm(Resource::Users, Action::Create),
+    perm(Resource::Users, Action::Update),
+];
 
 /// Creates a custom role (needs `create` and `update` on `users`).
 #[post("/roles")]
-async fn create_role(app: web::Data<AppState>, Authenticated(caller): Authenticated, body: web::Json<RoleInput>) -> Result<HttpResponse, ApiError> {
+async fn create_role(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    body: web::Json<RoleInput>,
+) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&MANAGE_ROLES))?;
     Ok(HttpResponse::Created().json(app.admin.save_role(&caller.company.id, None, &body).await?))
 }
 
 /// Replaces a custom role's name, description and permissions (needs `create` and `update` on `users`).
 #[put("/roles/{id}")]
-async fn update_role(app: web::Data<AppState>, Authenticated(caller): Authenticated, id: web::Path<String>, body: web::Json<RoleInput>) -> Result<HttpResponse, ApiError> {
+async fn update_role(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+    body: web::Json<RoleInput>,
+) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&MANAGE_ROLES))?;
     let id = parse_id(&id, "role")?;
     Ok(HttpResponse::Ok().json(app.admin.save_role(&caller.company.id, Some(&id), &body).await?))
@@ -128,7 +160,11 @@ async fn update_role(app: web::Data<AppState>, Authenticated(caller): Authentica
 
 /// Deletes a custom role no user holds (needs `delete` on `users`).
 #[delete("/roles/{id}")]
-async fn delete_role(app: web::Data<AppState>, Authenticated(caller): Authenticated, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn delete_role(
+    app: web::Data<AppState>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&[perm(Resource::Users, Action::Delete)]))?;
     let id = parse_id(&id, "role")?;
     app.admin.delete_role(&caller.company.id, &id).await?;

@@ -10,7 +10,8 @@ const ENTITY: &str = "entity (one of: contact, organization, deal, service, task
 const DATES: &str = "Dates are ISO 8601 (UTC).";
 const FILTER_EXAMPLE: &str = r#"AND-combined filters. Call get_entity_configuration first for the fields and operators. Example: [{"field": "organizationIds", "operator": "in", "value": ["<organization-uuid>"]}, {"field": "createdAt", "operator": "gte", "value": "2024-01-01"}, {"field": "<custom-column-uuid>", "operator": "isNotNull"}]. Operators: equals, contains, gt, gte, lt, lte (one string value); in, notIn, between, hasNone, hasSome (array value; hasNone/hasSome without a value mean "no links"/"at least one link"); isNull, isNotNull (no value); inLastDays (positive integer)."#;
 const REPLACES: &str = "WARNING: a relationship array (organizationIds, contactIds, dealIds, serviceIds, taskIds, userIds, services) REPLACES the record's visible links; omit it to keep them, pass [] to clear, never null. To add or remove single links use link_entities / unlink_entities.";
-const MERGE: &str = "customFieldValues merge per column: only the listed columns change; {columnId, value: null} clears one.";
+const MERGE: &str =
+    "customFieldValues merge per column: only the listed columns change; {columnId, value: null} clears one.";
 
 /// Our description of a tool.
 fn description(name: &str) -> String {
@@ -122,11 +123,21 @@ impl Catalog {
     /// Builds the catalog.
     #[must_use]
     pub fn build() -> Self {
-        let tools: Vec<Value> = serde_json::from_str::<Vec<Value>>(SCHEMAS).unwrap_or_default().into_iter().map(finish).collect();
-        let names = tools.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect();
+        let tools: Vec<Value> = serde_json::from_str::<Vec<Value>>(SCHEMAS)
+            .unwrap_or_default()
+            .into_iter()
+            .map(finish)
+            .collect();
+        let names = tools
+            .iter()
+            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+            .collect();
         let mut list = Map::new();
         list.insert("tools".into(), Value::Array(tools));
-        Self { names, list: Value::Object(list) }
+        Self {
+            names,
+            list: Value::Object(list),
+        }
     }
 
     /// Whether a tool exists.
@@ -157,7 +168,17 @@ mod tests {
             }
             assert_eq!(tool["inputSchema"]["type"], "object");
         }
-        let filter = catalog.list["tools"].as_array().unwrap().iter().find(|t| t["name"] == "filter_entity").unwrap();
-        assert!(filter["inputSchema"]["properties"]["filters"]["description"].as_str().unwrap().contains("\"operator\": \"in\""));
+        let filter = catalog.list["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "filter_entity")
+            .unwrap();
+        assert!(
+            filter["inputSchema"]["properties"]["filters"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("\"operator\": \"in\"")
+        );
     }
 }

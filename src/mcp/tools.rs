@@ -31,7 +31,9 @@ pub struct Failure(pub String);
 type Outcome = Result<Value, Failure>;
 
 fn invalid_args(tool: &str, problem: impl std::fmt::Display) -> Failure {
-    Failure(format!("Invalid arguments for tool {tool}: {problem}. Check the tool's input schema and try again."))
+    Failure(format!(
+        "Invalid arguments for tool {tool}: {problem}. Check the tool's input schema and try again."
+    ))
 }
 
 impl From<CrmError> for Failure {
@@ -42,7 +44,13 @@ impl From<CrmError> for Failure {
                 details.sort_by_key(|d| d.path.matches(['.', '[']).count());
                 let lines: Vec<String> = details
                     .iter()
-                    .map(|d| if d.path.is_empty() { format!("✖ {}", d.message) } else { format!("✖ {}\n  → at {}", d.message, d.path) })
+                    .map(|d| {
+                        if d.path.is_empty() {
+                            format!("✖ {}", d.message)
+                        } else {
+                            format!("✖ {}\n  → at {}", d.message, d.path)
+                        }
+                    })
                     .collect();
                 Self(format!("Validation error: {}", lines.join("\n")))
             }
@@ -66,28 +74,47 @@ impl From<crate::admin::AdminError> for Failure {
 }
 
 fn object<'a>(tool: &str, args: &'a Value) -> Result<&'a Map<String, Value>, Failure> {
-    args.as_object().ok_or_else(|| invalid_args(tool, "arguments must be an object"))
+    args.as_object()
+        .ok_or_else(|| invalid_args(tool, "arguments must be an object"))
 }
 
 fn entity(tool: &str, args: &Map<String, Value>, key: &str) -> Result<Entity, Failure> {
     args.get(key)
         .and_then(Value::as_str)
         .and_then(Entity::parse)
-        .ok_or_else(|| invalid_args(tool, format!("`{key}` is required: one of contact, organization, deal, service, task")))
+        .ok_or_else(|| {
+            invalid_args(
+                tool,
+                format!("`{key}` is required: one of contact, organization, deal, service, task"),
+            )
+        })
 }
 
 fn string(tool: &str, args: &Map<String, Value>, key: &str) -> Result<String, Failure> {
-    args.get(key).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| invalid_args(tool, format!("`{key}` is required and must be a string")))
+    args.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| invalid_args(tool, format!("`{key}` is required and must be a string")))
 }
 
-fn array<'a>(tool: &str, args: &'a Map<String, Value>, key: &str, max: Option<usize>) -> Result<&'a Vec<Value>, Failure> {
+fn array<'a>(
+    tool: &str,
+    args: &'a Map<String, Value>,
+    key: &str,
+    max: Option<usize>,
+) -> Result<&'a Vec<Value>, Failure> {
     match args.get(key) {
-        Some(Value::Array(items)) if items.is_empty() => Err(invalid_args(tool, format!("`{key}` must hold at least 1 item"))),
-        Some(Value::Array(items)) if max.is_some_and(|m| items.len() > m) => {
-            Err(invalid_args(tool, format!("`{key}` must hold at most {} items", max.unwrap_or_default())))
+        Some(Value::Array(items)) if items.is_empty() => {
+            Err(invalid_args(tool, format!("`{key}` must hold at least 1 item")))
         }
+        Some(Value::Array(items)) if max.is_some_and(|m| items.len() > m) => Err(invalid_args(
+            tool,
+            format!("`{key}` must hold at most {} items", max.unwrap_or_default()),
+        )),
         Some(Value::Array(items)) => Ok(items),
-        Some(Value::Null) if key.ends_with("Ids") || key == "services" => Err(Failure(crate::crm::input::null_guard(key))),
+        Some(Value::Null) if key.ends_with("Ids") || key == "services" => {
+            Err(Failure(crate::crm::input::null_guard(key)))
+        }
         _ => Err(invalid_args(tool, format!("`{key}` is required and must be an array"))),
     }
 }
@@ -95,20 +122,31 @@ fn array<'a>(tool: &str, args: &'a Map<String, Value>, key: &str, max: Option<us
 fn parse<T: serde::de::DeserializeOwned>(tool: &str, key: &str, value: Option<&Value>) -> Result<Option<T>, Failure> {
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| invalid_args(tool, format!("`{key}`: {e}"))),
+        Some(v) => serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|e| invalid_args(tool, format!("`{key}`: {e}"))),
     }
 }
 
 /// The display name of a record.
 fn name_of(entity: Entity, dto: &Value) -> String {
     match entity {
-        Entity::Contact => format!("{} {}", dto["firstName"].as_str().unwrap_or_default(), dto["lastName"].as_str().unwrap_or_default()).trim().to_owned(),
+        Entity::Contact => format!(
+            "{} {}",
+            dto["firstName"].as_str().unwrap_or_default(),
+            dto["lastName"].as_str().unwrap_or_default()
+        )
+        .trim()
+        .to_owned(),
         _ => dto["name"].as_str().unwrap_or_default().to_owned(),
     }
 }
 
 fn refs(entity: Entity, items: &[Value]) -> Vec<Value> {
-    items.iter().map(|d| json!({"id": d["id"], "name": name_of(entity, d)})).collect()
+    items
+        .iter()
+        .map(|d| json!({"id": d["id"], "name": name_of(entity, d)}))
+        .collect()
 }
 
 fn plural_label(entity: Entity, n: usize) -> String {
@@ -163,7 +201,11 @@ impl ToolContext<'_> {
         let config = self.tenant.configuration(entity, &self.access()).await?;
         let columns = self.tenant.list_columns(Some(entity)).await?;
         let mut sortable: Vec<Value> = entity.sortable().iter().map(|(f, _)| json!({"field": f})).collect();
-        sortable.extend(columns.iter().map(|c| json!({"field": c.id, "label": c.label, "columnType": c.kind})));
+        sortable.extend(
+            columns
+                .iter()
+                .map(|c| json!({"field": c.id, "label": c.label, "columnType": c.kind})),
+        );
         Ok(json!({
             "customColumns": config.custom_columns,
             "filterableFields": config.filterable_fields,
@@ -189,7 +231,12 @@ impl ToolContext<'_> {
         let filters: Vec<Filter> = parse(tool, "filters", args.get("filters"))?.unwrap_or_default();
         let sort: Option<SortDescriptor> = parse(tool, "sortDescriptor", args.get("sortDescriptor"))?;
         let search_term: Option<String> = parse(tool, "searchTerm", args.get("searchTerm"))?;
-        Ok(QueryInput { filters, search_term, sort_descriptor: sort, pagination: page })
+        Ok(QueryInput {
+            filters,
+            search_term,
+            sort_descriptor: sort,
+            pagination: page,
+        })
     }
 
     async fn filter(&self, tool: &str, args: &Value) -> Outcome {
@@ -203,7 +250,14 @@ impl ToolContext<'_> {
         if page == 0 {
             return Err(invalid_args(tool, "`page` must be at least 1"));
         }
-        let query = self.query(tool, args, Some(PageRequest { page: Some(page), page_size: Some(size) }))?;
+        let query = self.query(
+            tool,
+            args,
+            Some(PageRequest {
+                page: Some(page),
+                page_size: Some(size),
+            }),
+        )?;
         let result = self.tenant.search(entity, &query, &self.access()).await?;
         let mut out = json!({"items": refs(entity, &result.items), "total": result.pagination.total, "page": page});
         if args.contains_key("filters") {
@@ -215,10 +269,19 @@ impl ToolContext<'_> {
     async fn count(&self, tool: &str, args: &Value) -> Outcome {
         let args = object(tool, args)?;
         let entity = entity(tool, args, "entity")?;
-        let mut query = self.query(tool, args, Some(PageRequest { page: Some(1), page_size: Some(5) }))?;
+        let mut query = self.query(
+            tool,
+            args,
+            Some(PageRequest {
+                page: Some(1),
+                page_size: Some(5),
+            }),
+        )?;
         query.search_term = None;
         let result = self.tenant.search(entity, &query, &self.access()).await?;
-        Ok(json!({"total": result.pagination.total, "filters": if args.contains_key("filters") { json!(result.filters) } else { Value::Null }}))
+        Ok(
+            json!({"total": result.pagination.total, "filters": if args.contains_key("filters") { json!(result.filters) } else { Value::Null }}),
+        )
     }
 
     async fn search_all(&self, tool: &str, args: &Value) -> Outcome {
@@ -231,7 +294,14 @@ impl ToolContext<'_> {
             None | Some(Value::Null) => Entity::ALL.to_vec(),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|v| v.as_str().and_then(Entity::parse).ok_or_else(|| invalid_args(tool, "`entities` items must be one of contact, organization, deal, service, task")))
+                .map(|v| {
+                    v.as_str().and_then(Entity::parse).ok_or_else(|| {
+                        invalid_args(
+                            tool,
+                            "`entities` items must be one of contact, organization, deal, service, task",
+                        )
+                    })
+                })
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(invalid_args(tool, "`entities` must be an array")),
         };
@@ -241,7 +311,14 @@ impl ToolContext<'_> {
         }
         let mut results = Vec::new();
         for entity in entities {
-            let query = QueryInput { search_term: Some(term.clone()), pagination: Some(PageRequest { page: Some(1), page_size: Some(limit) }), ..QueryInput::default() };
+            let query = QueryInput {
+                search_term: Some(term.clone()),
+                pagination: Some(PageRequest {
+                    page: Some(1),
+                    page_size: Some(limit),
+                }),
+                ..QueryInput::default()
+            };
             let result = self.tenant.search(entity, &query, &self.access()).await?;
             results.push(json!({"entity": entity.table(), "items": refs(entity, &result.items), "total": result.pagination.total}));
         }
@@ -253,21 +330,37 @@ impl ToolContext<'_> {
         let items = array(tool, args, "items", None)?;
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let item = item.as_object().ok_or_else(|| invalid_args(tool, format!("items[{i}] must be an object")))?;
+            let item = item
+                .as_object()
+                .ok_or_else(|| invalid_args(tool, format!("items[{i}] must be an object")))?;
             let entity = entity(tool, item, "entity")?;
             let id = string(tool, item, "id")?;
             let with_notes = match item.get("include").and_then(Value::as_str) {
                 None | Some("masterData") => false,
                 Some("withNotes") => true,
-                Some(_) => return Err(invalid_args(tool, format!("items[{i}].include must be one of masterData, withNotes"))),
+                Some(_) => {
+                    return Err(invalid_args(
+                        tool,
+                        format!("items[{i}].include must be one of masterData, withNotes"),
+                    ));
+                }
             };
             let Ok(id) = uuid::Uuid::parse_str(&id) else {
                 out.push(json!({"error": format!("Validation error: ✖ Invalid UUID\n  → at items[{i}].id")}));
                 continue;
             };
-            match self.tenant.get(entity, &[id.to_string()], &self.access()).await?.pop().flatten() {
+            match self
+                .tenant
+                .get(entity, &[id.to_string()], &self.access())
+                .await?
+                .pop()
+                .flatten()
+            {
                 Some(mut dto) => {
-                    let notes = dto.as_object_mut().and_then(|m| m.remove("notes")).unwrap_or(Value::Null);
+                    let notes = dto
+                        .as_object_mut()
+                        .and_then(|m| m.remove("notes"))
+                        .unwrap_or(Value::Null);
                     let mut element = Map::new();
                     element.insert(entity.table().into(), dto);
                     if with_notes {
@@ -282,7 +375,11 @@ impl ToolContext<'_> {
     }
 
     async fn update(&self, entity: Entity, items: Vec<Value>) -> Result<usize, Failure> {
-        let request = WriteRequest::Update { entity, items, nulls: Nulls::Refuse };
+        let request = WriteRequest::Update {
+            entity,
+            items,
+            nulls: Nulls::Refuse,
+        };
         Ok(self.tenant.apply(self.access(), request).await?.records.len())
     }
 
@@ -293,15 +390,27 @@ impl ToolContext<'_> {
         let append = tool == "append_entity_notes";
         let mut updates = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let id = item["id"].as_str().ok_or_else(|| invalid_args(tool, format!("items[{i}].id is required")))?;
-            let notes = item["notes"].as_str().ok_or_else(|| invalid_args(tool, format!("items[{i}].notes is required and must be a string")))?;
+            let id = item["id"]
+                .as_str()
+                .ok_or_else(|| invalid_args(tool, format!("items[{i}].id is required")))?;
+            let notes = item["notes"]
+                .as_str()
+                .ok_or_else(|| invalid_args(tool, format!("items[{i}].notes is required and must be a string")))?;
             let text = if append {
                 if notes.trim().is_empty() {
                     return Err(invalid_args(tool, format!("items[{i}].notes must not be empty")));
                 }
-                let uuid = uuid::Uuid::parse_str(id).map_err(|_| invalid_args(tool, format!("items[{i}].id must be a UUID")))?;
-                let existing = self.tenant.get(entity, &[uuid.to_string()], &self.access()).await?.pop().flatten();
-                let Some(existing) = existing else { return Err(Failure(format!("Validation error: {} {id} not found", entity.title()))) };
+                let uuid = uuid::Uuid::parse_str(id)
+                    .map_err(|_| invalid_args(tool, format!("items[{i}].id must be a UUID")))?;
+                let existing = self
+                    .tenant
+                    .get(entity, &[uuid.to_string()], &self.access())
+                    .await?
+                    .pop()
+                    .flatten();
+                let Some(existing) = existing else {
+                    return Err(Failure(format!("Validation error: {} {id} not found", entity.title())));
+                };
                 match existing["notes"].as_str() {
                     Some(old) if !old.trim().is_empty() => format!("{old}\n\n{notes}"),
                     _ => notes.to_owned(),
@@ -312,16 +421,29 @@ impl ToolContext<'_> {
             updates.push(json!({"id": id, "notes": text}));
         }
         let n = self.update(entity, updates).await?;
-        let verb = if append { "Appended notes on" } else { "Updated notes for" };
+        let verb = if append {
+            "Appended notes on"
+        } else {
+            "Updated notes for"
+        };
         Ok(message(format!("{verb} {}", plural_label(entity, n))))
     }
 
     async fn delete(&self, tool: &str, args: &Value) -> Outcome {
         let args = object(tool, args)?;
         let entity = entity(tool, args, "entity")?;
-        let ids: Vec<String> = array(tool, args, "ids", Some(100))?.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect();
-        let outcome = self.tenant.apply(self.access(), WriteRequest::Delete { entity, ids }).await?;
-        Ok(message(format!("Deleted {}", plural_label(entity, outcome.records.len()))))
+        let ids: Vec<String> = array(tool, args, "ids", Some(100))?
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect();
+        let outcome = self
+            .tenant
+            .apply(self.access(), WriteRequest::Delete { entity, ids })
+            .await?;
+        Ok(message(format!(
+            "Deleted {}",
+            plural_label(entity, outcome.records.len())
+        )))
     }
 
     async fn custom_fields(&self, tool: &str, args: &Value) -> Outcome {
@@ -332,7 +454,12 @@ impl ToolContext<'_> {
         for (i, item) in items.iter().enumerate() {
             let values = match item.get("customFieldValues") {
                 Some(Value::Array(values)) => values.clone(),
-                _ => return Err(invalid_args(tool, format!("items[{i}].customFieldValues is required and must be an array"))),
+                _ => {
+                    return Err(invalid_args(
+                        tool,
+                        format!("items[{i}].customFieldValues is required and must be an array"),
+                    ));
+                }
             };
             updates.push(json!({"id": item.get("id").cloned().unwrap_or(Value::Null), "customFieldValues": values}));
         }
@@ -345,22 +472,49 @@ impl ToolContext<'_> {
         let entity = entity(tool, args, "entity")?;
         let source = string(tool, args, "sourceId")?;
         let relation = string(tool, args, "relation")?;
-        let ids: Vec<String> = array(tool, args, "ids", None)?.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect();
+        let ids: Vec<String> = array(tool, args, "ids", None)?
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect();
         let add = tool == "link_entities";
         let before = match uuid::Uuid::parse_str(&source) {
-            Ok(uuid) => self.tenant.get(entity, &[uuid.to_string()], &self.access()).await?.pop().flatten(),
+            Ok(uuid) => self
+                .tenant
+                .get(entity, &[uuid.to_string()], &self.access())
+                .await?
+                .pop()
+                .flatten(),
             Err(_) => None,
         };
-        let Some(before) = before else { return Err(Failure(format!("Validation error: {} {source} not found", entity.title()))) };
+        let Some(before) = before else {
+            return Err(Failure(format!(
+                "Validation error: {} {source} not found",
+                entity.title()
+            )));
+        };
         let count = |dto: &Value| dto[relation.as_str()].as_array().map_or(0, Vec::len);
         let was = count(&before);
-        let request = WriteRequest::Link { entity, id: source.clone(), relation: relation.clone(), ids: ids.clone(), add };
+        let request = WriteRequest::Link {
+            entity,
+            id: source.clone(),
+            relation: relation.clone(),
+            ids: ids.clone(),
+            add,
+        };
         let outcome = self.tenant.apply(self.access(), request).await?;
         let now = outcome.records.first().map_or(was, count);
         let text = if add {
-            format!("Linked {} {relation} to {} {source} (was {was}, now {now})", ids.len(), entity.table())
+            format!(
+                "Linked {} {relation} to {} {source} (was {was}, now {now})",
+                ids.len(),
+                entity.table()
+            )
         } else {
-            format!("Unlinked {} {relation} from {} {source} (was {was}, now {now})", ids.len(), entity.table())
+            format!(
+                "Unlinked {} {relation} from {} {source} (was {was}, now {now})",
+                ids.len(),
+                entity.table()
+            )
         };
         Ok(message(text))
     }
@@ -369,7 +523,11 @@ impl ToolContext<'_> {
         let args = object(tool, args)?;
         let items = array(tool, args, entity.plural(), Some(100))?.clone();
         if create {
-            let request = WriteRequest::Create { entity, items, nulls: Nulls::Refuse };
+            let request = WriteRequest::Create {
+                entity,
+                items,
+                nulls: Nulls::Refuse,
+            };
             let outcome = self.tenant.apply(self.access(), request).await?;
             Ok(json!({"items": refs(entity, &outcome.records)}))
         } else {
@@ -379,14 +537,21 @@ impl ToolContext<'_> {
     }
 
     fn require(&self, requirement: Requirement<'_>) -> Result<(), Failure> {
-        self.access().require(requirement).map_err(|m| Failure(format!("Error: {m}")))
+        self.access()
+            .require(requirement)
+            .map_err(|m| Failure(format!("Error: {m}")))
     }
 
     fn current_user(&self) -> Outcome {
-        self.require(Requirement::Any(&[perm(Resource::Users, Action::ReadAll), perm(Resource::Users, Action::ReadOwn)]))?;
+        self.require(Requirement::Any(&[
+            perm(Resource::Users, Action::ReadAll),
+            perm(Resource::Users, Action::ReadOwn),
+        ]))?;
         let user = &self.caller.user;
-        Ok(json!({"id": user.id, "firstName": user.first_name, "lastName": user.last_name, "country": user.country,
-                  "avatarUrl": user.avatar_url, "roleId": user.role_id, "roleName": self.caller.role.as_ref().map(|r| r.name.clone())}))
+        Ok(
+            json!({"id": user.id, "firstName": user.first_name, "lastName": user.last_name, "country": user.country,
+                  "avatarUrl": user.avatar_url, "roleId": user.role_id, "roleName": self.caller.role.as_ref().map(|r| r.name.clone())}),
+        )
     }
 
     async fn update_profile(&self, tool: &str, args: &Value) -> Outcome {
@@ -401,20 +566,38 @@ impl ToolContext<'_> {
             Some(Value::String(s)) => Some(Some(s.clone())),
             Some(_) => return Err(invalid_args(tool, "`avatarUrl` must be a URL string, \"\" or null")),
         };
-        let user = self.app.admin.update_profile(&self.caller.user.id, &first, &last, &country, avatar.flatten().as_deref()).await?;
+        let user = self
+            .app
+            .admin
+            .update_profile(
+                &self.caller.user.id,
+                &first,
+                &last,
+                &country,
+                avatar.flatten().as_deref(),
+            )
+            .await?;
         Ok(json!({"firstName": user.first_name, "lastName": user.last_name, "message": "Profile updated"}))
     }
 
     async fn list_users(&self) -> Outcome {
-        self.require(Requirement::Any(&[perm(Resource::Users, Action::ReadAll), perm(Resource::Users, Action::ReadOwn)]))?;
+        self.require(Requirement::Any(&[
+            perm(Resource::Users, Action::ReadAll),
+            perm(Resource::Users, Action::ReadOwn),
+        ]))?;
         let all = self.access().scope(Resource::Users) == Some(crate::crm::access::Scope::All);
-        let mut users = crate::store::control::list_users(self.app.store.control(), &self.caller.company.id).await.map_err(|_| Failure("Error: could not list users".into()))?;
+        let mut users = crate::store::control::list_users(self.app.store.control(), &self.caller.company.id)
+            .await
+            .map_err(|_| Failure("Error: could not list users".into()))?;
         if !all {
             users.retain(|u| u.id == self.caller.user.id);
         }
         users.sort_by(|a, b| (&a.first_name, &a.last_name).cmp(&(&b.first_name, &b.last_name)));
         users.truncate(100);
-        let items: Vec<Value> = users.iter().map(|u| json!({"id": u.id, "firstName": u.first_name, "lastName": u.last_name})).collect();
+        let items: Vec<Value> = users
+            .iter()
+            .map(|u| json!({"id": u.id, "firstName": u.first_name, "lastName": u.last_name}))
+            .collect();
         Ok(json!({"total": items.len(), "items": items}))
     }
 
@@ -425,15 +608,26 @@ impl ToolContext<'_> {
     }
 
     async fn update_company(&self, tool: &str, args: &Value) -> Outcome {
-        self.require(Requirement::All(&[perm(Resource::Company, Action::ReadOwn), perm(Resource::Company, Action::Update)]))?;
+        self.require(Requirement::All(&[
+            perm(Resource::Company, Action::ReadOwn),
+            perm(Resource::Company, Action::Update),
+        ]))?;
         let args = object(tool, args)?;
-        let profile: crate::admin::CompanyProfile = serde_json::from_value(Value::Object(args.clone())).map_err(|e| invalid_args(tool, e))?;
-        let company = self.app.admin.update_company_profile(&self.caller.company.id, &profile).await?;
+        let profile: crate::admin::CompanyProfile =
+            serde_json::from_value(Value::Object(args.clone())).map_err(|e| invalid_args(tool, e))?;
+        let company = self
+            .app
+            .admin
+            .update_company_profile(&self.caller.company.id, &profile)
+            .await?;
         Ok(json!({"name": company["name"], "message": "Company profile updated"}))
     }
 
     async fn list_roles(&self) -> Outcome {
-        self.require(Requirement::Any(&[perm(Resource::Users, Action::ReadAll), perm(Resource::Users, Action::ReadOwn)]))?;
+        self.require(Requirement::Any(&[
+            perm(Resource::Users, Action::ReadAll),
+            perm(Resource::Users, Action::ReadOwn),
+        ]))?;
         let roles = self.app.admin.list_roles(&self.caller.company.id).await?;
         Ok(json!({"total": roles.len(), "items": roles}))
     }
@@ -461,15 +655,29 @@ impl ToolContext<'_> {
         let options = column_options(kind, args);
         let column = if create {
             let entity_type = entity(tool, args, "entityType")?;
-            let request = NewColumn { entity_type, kind, label, options };
+            let request = NewColumn {
+                entity_type,
+                kind,
+                label,
+                options,
+            };
             self.tenant.create_column(self.access(), request).await?
         } else {
             let id = string(tool, args, "id")?;
-            let change = ColumnChange { label: Some(label), options };
+            let change = ColumnChange {
+                label: Some(label),
+                options,
+            };
             self.tenant.update_column(self.access(), id, change, Some(kind)).await?
         };
-        let verb = if create { "created successfully" } else { "updated successfully" };
-        Ok(json!({"id": column.id, "label": column.label, "message": format!("Custom field \"{}\" {verb}", column.label)}))
+        let verb = if create {
+            "created successfully"
+        } else {
+            "updated successfully"
+        };
+        Ok(
+            json!({"id": column.id, "label": column.label, "message": format!("Custom field \"{}\" {verb}", column.label)}),
+        )
     }
 }
 
@@ -477,9 +685,10 @@ impl ToolContext<'_> {
 fn column_options(kind: ColumnType, args: &Map<String, Value>) -> Option<Value> {
     match kind {
         ColumnType::Plain => None,
-        ColumnType::Date | ColumnType::DateTime | ColumnType::DateRange | ColumnType::DateTimeRange => {
-            args.get("displayFormat").filter(|v| !v.is_null()).map(|f| json!({"displayFormat": f}))
-        }
+        ColumnType::Date | ColumnType::DateTime | ColumnType::DateRange | ColumnType::DateTimeRange => args
+            .get("displayFormat")
+            .filter(|v| !v.is_null())
+            .map(|f| json!({"displayFormat": f})),
         ColumnType::Currency => Some(json!({"currency": args.get("currency").cloned().unwrap_or(Value::Null)})),
         ColumnType::Link | ColumnType::Email | ColumnType::Phone => Some(json!({
             "color": args.get("color").cloned().unwrap_or(Value::Null),
@@ -491,17 +700,34 @@ fn column_options(kind: ColumnType, args: &Map<String, Value>) -> Option<Value> 
 
 /// `create_contacts` → (true, Contact), `update_deals` → (false, Deal).
 fn entity_tool(name: &str) -> Option<(bool, Entity)> {
-    let (create, plural) = name.strip_prefix("create_").map(|p| (true, p)).or_else(|| name.strip_prefix("update_").map(|p| (false, p)))?;
-    Entity::ALL.into_iter().find(|e| e.plural() == plural).map(|e| (create, e))
+    let (create, plural) = name
+        .strip_prefix("create_")
+        .map(|p| (true, p))
+        .or_else(|| name.strip_prefix("update_").map(|p| (false, p)))?;
+    Entity::ALL
+        .into_iter()
+        .find(|e| e.plural() == plural)
+        .map(|e| (create, e))
 }
 
 /// `create_single_select_custom_column` → (true, SingleSelect).
 fn column_tool(name: &str) -> Option<(bool, ColumnType)> {
     let rest = name.strip_suffix("_custom_column")?;
-    let (create, kind) = rest.strip_prefix("create_").map(|k| (true, k)).or_else(|| rest.strip_prefix("update_").map(|k| (false, k)))?;
+    let (create, kind) = rest
+        .strip_prefix("create_")
+        .map(|k| (true, k))
+        .or_else(|| rest.strip_prefix("update_").map(|k| (false, k)))?;
     let all = [
-        ColumnType::Plain, ColumnType::Date, ColumnType::DateTime, ColumnType::DateRange, ColumnType::DateTimeRange,
-        ColumnType::Currency, ColumnType::SingleSelect, ColumnType::Link, ColumnType::Email, ColumnType::Phone,
+        ColumnType::Plain,
+        ColumnType::Date,
+        ColumnType::DateTime,
+        ColumnType::DateRange,
+        ColumnType::DateTimeRange,
+        ColumnType::Currency,
+        ColumnType::SingleSelect,
+        ColumnType::Link,
+        ColumnType::Email,
+        ColumnType::Phone,
     ];
     all.into_iter().find(|k| k.tool_name() == kind).map(|k| (create, k))
 }

@@ -327,16 +327,29 @@ pub async fn list_roles(db: &Surreal<Any>, company_id: &str) -> StoreResult<Vec<
 
 /// One role as a DTO, with its company.
 pub async fn role_dto(db: &Surreal<Any>, id: &str) -> StoreResult<Option<Value>> {
-    let sql = "SELECT record::id(id) AS id, companyId, name, description, isSystemRole, permissions, createdAt, updatedAt
+    let sql =
+        "SELECT record::id(id) AS id, companyId, name, description, isSystemRole, permissions, createdAt, updatedAt
                FROM ONLY type::record('role', $id)";
     one(db, sql, json!({"id": id})).await
 }
 
 /// Creates or replaces a custom role's name, description and permissions.
-pub async fn save_role(db: &Surreal<Any>, company_id: &str, id: &str, name: &str, description: &str, permissions: &[crate::domain::Permission]) -> StoreResult<()> {
+pub async fn save_role(
+    db: &Surreal<Any>,
+    company_id: &str,
+    id: &str,
+    name: &str,
+    description: &str,
+    permissions: &[crate::domain::Permission],
+) -> StoreResult<()> {
     let sql = "UPSERT type::record('role', $id) SET companyId = $company, name = $name, description = $description,
                isSystemRole = false, permissions = $permissions, updatedAt = time::now()";
-    run(db, sql, json!({"id": id, "company": company_id, "name": name, "description": description, "permissions": permissions})).await?;
+    run(
+        db,
+        sql,
+        json!({"id": id, "company": company_id, "name": name, "description": description, "permissions": permissions}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -353,7 +366,12 @@ pub async fn users_with_role(db: &Surreal<Any>, role_id: &str) -> StoreResult<Ve
 }
 
 /// Sets a user's role and status.
-pub async fn set_user_access(db: &Surreal<Any>, id: &str, role_id: Option<&str>, status: UserStatus) -> StoreResult<Option<User>> {
+pub async fn set_user_access(
+    db: &Surreal<Any>,
+    id: &str,
+    role_id: Option<&str>,
+    status: UserStatus,
+) -> StoreResult<Option<User>> {
     let mut vars = json!({"id": id, "status": status});
     if let Some(role) = role_id {
         vars["role"] = json!(role);
@@ -381,7 +399,14 @@ pub async fn set_company_profile(db: &Surreal<Any>, id: &str, profile: &Value) -
 }
 
 /// Updates a user's own profile fields.
-pub async fn set_user_profile(db: &Surreal<Any>, id: &str, first: &str, last: &str, country: &str, avatar: Option<&str>) -> StoreResult<Option<User>> {
+pub async fn set_user_profile(
+    db: &Surreal<Any>,
+    id: &str,
+    first: &str,
+    last: &str,
+    country: &str,
+    avatar: Option<&str>,
+) -> StoreResult<Option<User>> {
     let mut vars = json!({"id": id, "first": first, "last": last, "country": country});
     if let Some(avatar) = avatar {
         vars["avatar"] = json!(avatar);

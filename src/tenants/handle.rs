@@ -124,8 +124,18 @@ impl From<TenantError> for CrmError {
 }
 
 impl TenantHandle {
-    pub(super) fn new(addr: Addr<TenantActor>, shared: Arc<TenantShared>, last_used: Arc<AtomicU64>, epoch: Instant) -> Self {
-        Self { addr, shared, last_used, epoch }
+    pub(super) fn new(
+        addr: Addr<TenantActor>,
+        shared: Arc<TenantShared>,
+        last_used: Arc<AtomicU64>,
+        epoch: Instant,
+    ) -> Self {
+        Self {
+            addr,
+            shared,
+            last_used,
+            epoch,
+        }
     }
 
     /// Whether the actor behind this handle can still take messages.
@@ -192,14 +202,20 @@ impl TenantHandle {
         if let Some(columns) = self.shared.cached_columns() {
             return Ok(columns);
         }
-        self.write(|shared| Box::pin(async move { shared.load_columns().await })).await?
+        self.write(|shared| Box::pin(async move { shared.load_columns().await }))
+            .await?
     }
 
     /// An entity's configuration for a caller.
     pub async fn configuration(&self, entity: Entity, access: &Access) -> CrmResult<Configuration> {
         self.touch();
         let columns = self.columns().await?;
-        Company { id: &self.shared.company_id, db: &self.shared.db, columns: &columns }.configuration(entity, access)
+        Company {
+            id: &self.shared.company_id,
+            db: &self.shared.db,
+            columns: &columns,
+        }
+        .configuration(entity, access)
     }
 
     /// A page of records with filters, search, sort and total.
@@ -207,7 +223,11 @@ impl TenantHandle {
         self.touch();
         let columns = self.columns().await?;
         let held = self.count(entity).await?;
-        let company = Company { id: &self.shared.company_id, db: &self.shared.db, columns: &columns };
+        let company = Company {
+            id: &self.shared.company_id,
+            db: &self.shared.db,
+            columns: &columns,
+        };
         Ok(company.search(entity, input, access, Some(held)).await?.0)
     }
 
@@ -215,7 +235,13 @@ impl TenantHandle {
     pub async fn get(&self, entity: Entity, ids: &[String], access: &Access) -> CrmResult<Vec<Option<Value>>> {
         self.touch();
         let columns = self.columns().await?;
-        Company { id: &self.shared.company_id, db: &self.shared.db, columns: &columns }.get(entity, ids, access).await
+        Company {
+            id: &self.shared.company_id,
+            db: &self.shared.db,
+            columns: &columns,
+        }
+        .get(entity, ids, access)
+        .await
     }
 
     /// Applies a write: checked in full, then one transaction with its events.
@@ -230,7 +256,11 @@ impl TenantHandle {
                     | WriteRequest::Delete { entity, .. }
                     | WriteRequest::Link { entity, .. } => *entity,
                 };
-                let company = Company { id: &shared.company_id, db: &shared.db, columns: &columns };
+                let company = Company {
+                    id: &shared.company_id,
+                    db: &shared.db,
+                    columns: &columns,
+                };
                 let outcome = company.write(&access, &shared.seq, request).await?;
                 shared.adjust_count(entity, outcome.count_delta);
                 Ok(outcome)
@@ -242,23 +272,37 @@ impl TenantHandle {
     /// Custom columns, optionally of one entity.
     pub async fn list_columns(&self, entity: Option<Entity>) -> CrmResult<Vec<Column>> {
         let columns = self.columns().await?;
-        Ok(columns.iter().filter(|c| entity.is_none_or(|e| c.entity_type == e)).cloned().collect())
+        Ok(columns
+            .iter()
+            .filter(|c| entity.is_none_or(|e| c.entity_type == e))
+            .cloned()
+            .collect())
     }
 
     /// Creates a custom column.
     pub async fn create_column(&self, access: Access, request: NewColumn) -> CrmResult<Column> {
-        self.column_write(move |company| Box::pin(async move { company.create_column(&access, &request).await })).await
+        self.column_write(move |company| Box::pin(async move { company.create_column(&access, &request).await }))
+            .await
     }
 
     /// Changes a custom column; `expected` refuses a column of another type.
-    pub async fn update_column(&self, access: Access, id: String, change: ColumnChange, expected: Option<ColumnType>) -> CrmResult<Column> {
-        self.column_write(move |company| Box::pin(async move { company.update_column(&access, &id, &change, expected).await }))
-            .await
+    pub async fn update_column(
+        &self,
+        access: Access,
+        id: String,
+        change: ColumnChange,
+        expected: Option<ColumnType>,
+    ) -> CrmResult<Column> {
+        self.column_write(move |company| {
+            Box::pin(async move { company.update_column(&access, &id, &change, expected).await })
+        })
+        .await
     }
 
     /// Deletes a custom column and its values.
     pub async fn delete_column(&self, access: Access, id: String) -> CrmResult<Column> {
-        self.column_write(move |company| Box::pin(async move { company.delete_column(&access, &id).await })).await
+        self.column_write(move |company| Box::pin(async move { company.delete_column(&access, &id).await }))
+            .await
     }
 
     async fn column_write<F>(&self, work: F) -> CrmResult<Column>
@@ -268,7 +312,11 @@ impl TenantHandle {
         self.write(move |shared| {
             Box::pin(async move {
                 let columns = shared.load_columns().await?;
-                let company = Company { id: &shared.company_id, db: &shared.db, columns: &columns };
+                let company = Company {
+                    id: &shared.company_id,
+                    db: &shared.db,
+                    columns: &columns,
+                };
                 let result = work(&company).await;
                 *shared.columns.write() = None;
                 shared.load_columns().await?;
@@ -306,6 +354,7 @@ impl TenantHandle {
 
     /// Makes the actor panic inside a write (fault injection for tests).
     pub async fn panic_for_test(&self) -> Result<(), TenantError> {
-        self.write::<(), _>(|_| Box::pin(async { panic!("fault injection: tenant actor panic") })).await
+        self.write::<(), _>(|_| Box::pin(async { panic!("fault injection: tenant actor panic") }))
+            .await
     }
 }

@@ -16,13 +16,33 @@ async fn each_column_type_takes_valid_values_and_refuses_invalid_ones_with_its_m
         ("plain", Value::Null, "anything at all", None),
         ("email", list.clone(), "a@b.example, c@d.example", Some("not-an-email")),
         ("phone", list.clone(), "+491234567890", Some("0049 123")),
-        ("link", list, "https://example.com, mailto:x@y.example", Some("ftp://nope")),
+        (
+            "link",
+            list,
+            "https://example.com, mailto:x@y.example",
+            Some("ftp://nope"),
+        ),
         ("currency", json!({"currency": "usd"}), "-12.50", Some("twelve")),
         ("singleSelect", select, "", Some("not-an-option")),
         ("date", Value::Null, "2024-01-15", Some("15.01.2024")),
-        ("dateTime", json!({"displayFormat": "relative"}), "2024-01-15T10:30:00Z", Some("2024-01-15T10:30:00+02:00")),
-        ("dateRange", Value::Null, "2024-01-15,2024-01-22", Some("2024-01-22,2024-01-15")),
-        ("dateTimeRange", Value::Null, "2024-01-15T09:00:00Z,2024-01-15T17:00:00Z", Some("2024-01-15")),
+        (
+            "dateTime",
+            json!({"displayFormat": "relative"}),
+            "2024-01-15T10:30:00Z",
+            Some("2024-01-15T10:30:00+02:00"),
+        ),
+        (
+            "dateRange",
+            Value::Null,
+            "2024-01-15,2024-01-22",
+            Some("2024-01-22,2024-01-15"),
+        ),
+        (
+            "dateTimeRange",
+            Value::Null,
+            "2024-01-15T09:00:00Z,2024-01-15T17:00:00Z",
+            Some("2024-01-15"),
+        ),
     ];
     for (kind, options, good, bad) in types {
         let mut body = json!({"entityType": "contact", "type": kind, "label": kind});
@@ -31,20 +51,58 @@ async fn each_column_type_takes_valid_values_and_refuses_invalid_ones_with_its_m
         }
         let (status, column) = call(&app, k, Method::POST, "/api/v1/custom-columns", Some(body)).await;
         assert_eq!(status, 201, "{kind}: {column}");
-        let good = if kind == "singleSelect" { column["options"]["options"][0]["value"].as_str().unwrap().to_owned() } else { good.to_owned() };
-        let contact = create(&app, k, "contacts", json!({"firstName": kind, "customFieldValues": [{"columnId": column["id"], "value": good}]})).await;
-        assert_eq!(contact["customFieldValues"], json!([{"columnId": column["id"], "value": good}]), "{kind}");
+        let good = if kind == "singleSelect" {
+            column["options"]["options"][0]["value"].as_str().unwrap().to_owned()
+        } else {
+            good.to_owned()
+        };
+        let contact = create(
+            &app,
+            k,
+            "contacts",
+            json!({"firstName": kind, "customFieldValues": [{"columnId": column["id"], "value": good}]}),
+        )
+        .await;
+        assert_eq!(
+            contact["customFieldValues"],
+            json!([{"columnId": column["id"], "value": good}]),
+            "{kind}"
+        );
         if let Some(bad) = bad {
-            let (status, error) = call(&app, k, Method::POST, "/api/v1/contacts", Some(json!({"firstName": "x", "customFieldValues": [{"columnId": column["id"], "value": bad}]}))).await;
+            let (status, error) = call(
+                &app,
+                k,
+                Method::POST,
+                "/api/v1/contacts",
+                Some(json!({"firstName": "x", "customFieldValues": [{"columnId": column["id"], "value": bad}]})),
+            )
+            .await;
             assert_eq!(status, 400, "{kind} accepted {bad}");
             assert_eq!(error["details"][0]["path"], "customFieldValues[0].value");
-            assert!(error["details"][0]["message"].as_str().unwrap().contains("invalid"), "{error}");
+            assert!(
+                error["details"][0]["message"].as_str().unwrap().contains("invalid"),
+                "{error}"
+            );
         }
     }
-    let (status, error) = call(&app, k, Method::POST, "/api/v1/custom-columns", Some(json!({"entityType": "contact", "type": "currency", "label": "X", "options": {"currency": "doubloons"}}))).await;
+    let (status, error) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "contact", "type": "currency", "label": "X", "options": {"currency": "doubloons"}})),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(error["details"][0]["path"], "options.currency");
-    let (status, _) = call(&app, k, Method::POST, "/api/v1/custom-columns", Some(json!({"entityType": "contact", "type": "hologram", "label": "X"}))).await;
+    let (status, _) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "contact", "type": "hologram", "label": "X"})),
+    )
+    .await;
     assert_eq!(status, 400);
 }
 
@@ -55,26 +113,62 @@ async fn values_merge_per_column_null_clears_one_and_deleting_a_column_deletes_i
     let k = &c.key;
     let mut columns = Vec::new();
     for label in ["A", "B", "C"] {
-        let (_, column) = call(&app, k, Method::POST, "/api/v1/custom-columns", Some(json!({"entityType": "organization", "type": "plain", "label": label}))).await;
+        let (_, column) = call(
+            &app,
+            k,
+            Method::POST,
+            "/api/v1/custom-columns",
+            Some(json!({"entityType": "organization", "type": "plain", "label": label})),
+        )
+        .await;
         columns.push(column["id"].as_str().unwrap().to_owned());
     }
     let org = create(&app, k, "organizations", json!({"name": "O", "customFieldValues": [{"columnId": columns[0], "value": "a"}, {"columnId": columns[1], "value": "b"}]})).await;
     let path = format!("/api/v1/organizations/{}", id(&org));
     let (_, updated) = call(&app, k, Method::PUT, &path, Some(json!({"customFieldValues": [{"columnId": columns[1], "value": null}, {"columnId": columns[2], "value": "c"}]}))).await;
-    let mut expected = vec![json!({"columnId": columns[0], "value": "a"}), json!({"columnId": columns[2], "value": "c"})];
+    let mut expected = vec![
+        json!({"columnId": columns[0], "value": "a"}),
+        json!({"columnId": columns[2], "value": "c"}),
+    ];
     expected.sort_by(|x, y| x["columnId"].as_str().cmp(&y["columnId"].as_str()));
-    assert_eq!(updated["customFieldValues"], json!(expected), "only listed columns changed");
+    assert_eq!(
+        updated["customFieldValues"],
+        json!(expected),
+        "only listed columns changed"
+    );
 
-    let (status, _) = call(&app, k, Method::DELETE, &format!("/api/v1/custom-columns/{}", columns[0]), None).await;
+    let (status, _) = call(
+        &app,
+        k,
+        Method::DELETE,
+        &format!("/api/v1/custom-columns/{}", columns[0]),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let (_, after) = call(&app, k, Method::GET, &path, None).await;
-    assert_eq!(after["organization"]["customFieldValues"], json!([{"columnId": columns[2], "value": "c"}]));
+    assert_eq!(
+        after["organization"]["customFieldValues"],
+        json!([{"columnId": columns[2], "value": "c"}])
+    );
     let (_, cleared) = call(&app, k, Method::PUT, &path, Some(json!({"customFieldValues": null}))).await;
     assert_eq!(cleared["customFieldValues"], json!([]), "REST null clears all values");
 
-    let (status, error) = call(&app, k, Method::PUT, &path, Some(json!({"customFieldValues": [{"columnId": columns[0], "value": "x"}]}))).await;
+    let (status, error) = call(
+        &app,
+        k,
+        Method::PUT,
+        &path,
+        Some(json!({"customFieldValues": [{"columnId": columns[0], "value": "x"}]})),
+    )
+    .await;
     assert_eq!(status, 400);
-    assert!(error["details"][0]["message"].as_str().unwrap().starts_with("Custom column ID not found or not accessible. Available columns:"));
+    assert!(
+        error["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Custom column ID not found or not accessible. Available columns:")
+    );
 }
 
 #[actix_web::test]
@@ -83,19 +177,51 @@ async fn single_select_defaults_are_backfilled_and_removed_options_fall_back_to_
     let c = app.create_company("Defaults").await;
     let k = &c.key;
     let before = create(&app, k, "tasks", json!({"name": "Old"})).await;
-    let (_, column) = call(&app, k, Method::POST, "/api/v1/custom-columns", Some(json!({"entityType": "task", "type": "singleSelect", "label": "Status",
-        "options": {"options": [{"label": "Open", "isDefault": true}, {"label": "Done"}]}}))).await;
+    let (_, column) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "task", "type": "singleSelect", "label": "Status",
+        "options": {"options": [{"label": "Open", "isDefault": true}, {"label": "Done"}]}})),
+    )
+    .await;
     let open = column["options"]["options"][0]["value"].as_str().unwrap().to_owned();
     let done = column["options"]["options"][1]["value"].as_str().unwrap().to_owned();
     let (_, old) = call(&app, k, Method::GET, &format!("/api/v1/tasks/{}", id(&before)), None).await;
-    assert_eq!(old["task"]["customFieldValues"][0]["value"], open.as_str(), "existing records get the default");
+    assert_eq!(
+        old["task"]["customFieldValues"][0]["value"],
+        open.as_str(),
+        "existing records get the default"
+    );
     let new = create(&app, k, "tasks", json!({"name": "New"})).await;
-    assert_eq!(new["customFieldValues"][0]["value"], open.as_str(), "new records get the default");
-    let finished = create(&app, k, "tasks", json!({"name": "Finished", "customFieldValues": [{"columnId": column["id"], "value": done}]})).await;
+    assert_eq!(
+        new["customFieldValues"][0]["value"],
+        open.as_str(),
+        "new records get the default"
+    );
+    let finished = create(
+        &app,
+        k,
+        "tasks",
+        json!({"name": "Finished", "customFieldValues": [{"columnId": column["id"], "value": done}]}),
+    )
+    .await;
 
     let change = json!({"options": {"options": [{"label": "Open", "value": open, "isDefault": true}]}});
-    let (status, _) = call(&app, k, Method::PUT, &format!("/api/v1/custom-columns/{}", column["id"].as_str().unwrap()), Some(change)).await;
+    let (status, _) = call(
+        &app,
+        k,
+        Method::PUT,
+        &format!("/api/v1/custom-columns/{}", column["id"].as_str().unwrap()),
+        Some(change),
+    )
+    .await;
     assert_eq!(status, 200);
     let (_, moved) = call(&app, k, Method::GET, &format!("/api/v1/tasks/{}", id(&finished)), None).await;
-    assert_eq!(moved["task"]["customFieldValues"][0]["value"], open.as_str(), "a removed option falls back to the default");
+    assert_eq!(
+        moved["task"]["customFieldValues"][0]["value"],
+        open.as_str(),
+        "a removed option falls back to the default"
+    );
 }

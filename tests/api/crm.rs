@@ -11,23 +11,68 @@ async fn every_entity_is_created_read_updated_and_deleted() {
     let company = app.create_company("Crud").await;
     let key = &company.key;
     let cases = [
-        ("contacts", "contact", json!({"firstName": "Ann", "lastName": "Lee", "emails": ["ann@x.example"]}), json!({"lastName": "Lin"}), "lastName", "Lin"),
-        ("organizations", "organization", json!({"name": "Acme"}), json!({"name": "Acme Ltd"}), "name", "Acme Ltd"),
-        ("deals", "deal", json!({"name": "Big"}), json!({"name": "Bigger"}), "name", "Bigger"),
-        ("services", "service", json!({"name": "Audit", "amount": 100}), json!({"name": "Audit+"}), "name", "Audit+"),
-        ("tasks", "task", json!({"name": "Call"}), json!({"name": "Call back"}), "name", "Call back"),
+        (
+            "contacts",
+            "contact",
+            json!({"firstName": "Ann", "lastName": "Lee", "emails": ["ann@x.example"]}),
+            json!({"lastName": "Lin"}),
+            "lastName",
+            "Lin",
+        ),
+        (
+            "organizations",
+            "organization",
+            json!({"name": "Acme"}),
+            json!({"name": "Acme Ltd"}),
+            "name",
+            "Acme Ltd",
+        ),
+        (
+            "deals",
+            "deal",
+            json!({"name": "Big"}),
+            json!({"name": "Bigger"}),
+            "name",
+            "Bigger",
+        ),
+        (
+            "services",
+            "service",
+            json!({"name": "Audit", "amount": 100}),
+            json!({"name": "Audit+"}),
+            "name",
+            "Audit+",
+        ),
+        (
+            "tasks",
+            "task",
+            json!({"name": "Call"}),
+            json!({"name": "Call back"}),
+            "name",
+            "Call back",
+        ),
     ];
     for (plural, singular, body, change, field, value) in cases {
         let created = create(&app, key, plural, body).await;
         let record = id(&created);
-        assert!(uuid::Uuid::parse_str(&record).is_ok_and(|u| u.get_version_num() == 4), "{plural} ids are UUID v4");
+        assert!(
+            uuid::Uuid::parse_str(&record).is_ok_and(|u| u.get_version_num() == 4),
+            "{plural} ids are UUID v4"
+        );
         assert!(created["createdAt"].is_string() && created["customFieldValues"].is_array());
 
         let (status, fetched) = call(&app, key, Method::GET, &format!("/api/v1/{plural}/{record}"), None).await;
         assert_eq!(status, 200, "{fetched}");
         assert_eq!(fetched[singular]["id"], record.as_str());
 
-        let (status, updated) = call(&app, key, Method::PUT, &format!("/api/v1/{plural}/{record}"), Some(change)).await;
+        let (status, updated) = call(
+            &app,
+            key,
+            Method::PUT,
+            &format!("/api/v1/{plural}/{record}"),
+            Some(change),
+        )
+        .await;
         assert_eq!(status, 200, "{updated}");
         assert_eq!(updated[field], value);
 
@@ -45,14 +90,48 @@ async fn links_are_edges_seen_from_both_sides_and_deleting_a_record_updates_the_
     let app = spawn_app().await;
     let c = app.create_company("Graph").await;
     let org = create(&app, &c.key, "organizations", json!({"name": "Northwind"})).await;
-    let contact = create(&app, &c.key, "contacts", json!({"firstName": "Ada", "organizationIds": [id(&org), id(&org)]})).await;
-    assert_eq!(contact["organizations"], json!([{"id": id(&org), "name": "Northwind"}]), "duplicates are merged");
+    let contact = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "Ada", "organizationIds": [id(&org), id(&org)]}),
+    )
+    .await;
+    assert_eq!(
+        contact["organizations"],
+        json!([{"id": id(&org), "name": "Northwind"}]),
+        "duplicates are merged"
+    );
 
-    let (_, seen) = call(&app, &c.key, Method::GET, &format!("/api/v1/organizations/{}", id(&org)), None).await;
-    assert_eq!(seen["organization"]["contacts"], json!([{"id": id(&contact), "firstName": "Ada", "lastName": ""}]));
+    let (_, seen) = call(
+        &app,
+        &c.key,
+        Method::GET,
+        &format!("/api/v1/organizations/{}", id(&org)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        seen["organization"]["contacts"],
+        json!([{"id": id(&contact), "firstName": "Ada", "lastName": ""}])
+    );
 
-    call(&app, &c.key, Method::DELETE, &format!("/api/v1/contacts/{}", id(&contact)), None).await;
-    let (_, seen) = call(&app, &c.key, Method::GET, &format!("/api/v1/organizations/{}", id(&org)), None).await;
+    call(
+        &app,
+        &c.key,
+        Method::DELETE,
+        &format!("/api/v1/contacts/{}", id(&contact)),
+        None,
+    )
+    .await;
+    let (_, seen) = call(
+        &app,
+        &c.key,
+        Method::GET,
+        &format!("/api/v1/organizations/{}", id(&org)),
+        None,
+    )
+    .await;
     assert_eq!(seen["organization"]["contacts"], json!([]));
 }
 
@@ -69,33 +148,117 @@ async fn replacing_links_keeps_links_to_records_the_caller_cannot_see_while_link
     assert_eq!(status, 201, "{role}");
     let (seller, seller_key) = app.create_user_with_key(&c.id, json!({"roleId": role["id"]})).await;
     // The seller is assigned to A only.
-    call(&app, &c.key, Method::POST, &format!("/api/v1/organizations/{}/link", id(&a)), Some(json!({"relation": "users", "ids": [seller]}))).await;
-    let contact = create(&app, &c.key, "contacts", json!({"firstName": "Eve", "organizationIds": [id(&a), id(&b)]})).await;
+    call(
+        &app,
+        &c.key,
+        Method::POST,
+        &format!("/api/v1/organizations/{}/link", id(&a)),
+        Some(json!({"relation": "users", "ids": [seller]})),
+    )
+    .await;
+    let contact = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "Eve", "organizationIds": [id(&a), id(&b)]}),
+    )
+    .await;
 
-    let (_, as_seller) = call(&app, &seller_key, Method::GET, &format!("/api/v1/contacts/{}", id(&contact)), None).await;
-    assert_eq!(as_seller["contact"]["organizations"], json!([{"id": id(&a), "name": "A"}]), "B is hidden from the seller");
+    let (_, as_seller) = call(
+        &app,
+        &seller_key,
+        Method::GET,
+        &format!("/api/v1/contacts/{}", id(&contact)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        as_seller["contact"]["organizations"],
+        json!([{"id": id(&a), "name": "A"}]),
+        "B is hidden from the seller"
+    );
 
-    let (status, replaced) = call(&app, &seller_key, Method::PUT, &format!("/api/v1/contacts/{}", id(&contact)), Some(json!({"organizationIds": []}))).await;
+    let (status, replaced) = call(
+        &app,
+        &seller_key,
+        Method::PUT,
+        &format!("/api/v1/contacts/{}", id(&contact)),
+        Some(json!({"organizationIds": []})),
+    )
+    .await;
     assert_eq!(status, 200, "{replaced}");
-    let (_, as_admin) = call(&app, &c.key, Method::GET, &format!("/api/v1/contacts/{}", id(&contact)), None).await;
-    assert_eq!(as_admin["contact"]["organizations"], json!([{"id": id(&b), "name": "B"}]), "the invisible link to B survives");
+    let (_, as_admin) = call(
+        &app,
+        &c.key,
+        Method::GET,
+        &format!("/api/v1/contacts/{}", id(&contact)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        as_admin["contact"]["organizations"],
+        json!([{"id": id(&b), "name": "B"}]),
+        "the invisible link to B survives"
+    );
 
-    let (status, refused) = call(&app, &seller_key, Method::PUT, &format!("/api/v1/contacts/{}", id(&contact)), Some(json!({"organizationIds": [id(&d)]}))).await;
+    let (status, refused) = call(
+        &app,
+        &seller_key,
+        Method::PUT,
+        &format!("/api/v1/contacts/{}", id(&contact)),
+        Some(json!({"organizationIds": [id(&d)]})),
+    )
+    .await;
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["details"][0]["path"], "organizationIds[0]");
 
-    let (_, linked) = call(&app, &c.key, Method::POST, &format!("/api/v1/contacts/{}/link", id(&contact)), Some(json!({"relation": "organizations", "ids": [id(&a), id(&d)]}))).await;
-    let names: Vec<&str> = linked["organizations"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let (_, linked) = call(
+        &app,
+        &c.key,
+        Method::POST,
+        &format!("/api/v1/contacts/{}/link", id(&contact)),
+        Some(json!({"relation": "organizations", "ids": [id(&a), id(&d)]})),
+    )
+    .await;
+    let names: Vec<&str> = linked["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names.len(), 3, "{names:?}");
-    let (_, unlinked) = call(&app, &c.key, Method::POST, &format!("/api/v1/contacts/{}/unlink", id(&contact)), Some(json!({"relation": "organizations", "ids": [id(&b)]}))).await;
+    let (_, unlinked) = call(
+        &app,
+        &c.key,
+        Method::POST,
+        &format!("/api/v1/contacts/{}/unlink", id(&contact)),
+        Some(json!({"relation": "organizations", "ids": [id(&b)]})),
+    )
+    .await;
     assert_eq!(unlinked["organizations"].as_array().unwrap().len(), 2);
-    let (status, wrong) = call(&app, &c.key, Method::POST, &format!("/api/v1/contacts/{}/link", id(&contact)), Some(json!({"relation": "services", "ids": [id(&a)]}))).await;
+    let (status, wrong) = call(
+        &app,
+        &c.key,
+        Method::POST,
+        &format!("/api/v1/contacts/{}/link", id(&contact)),
+        Some(json!({"relation": "services", "ids": [id(&a)]})),
+    )
+    .await;
     assert_eq!(status, 400);
-    assert!(wrong["details"][0]["message"].as_str().unwrap().starts_with("Relation \"services\" is not allowed on contact."), "{wrong}");
+    assert!(
+        wrong["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Relation \"services\" is not allowed on contact."),
+        "{wrong}"
+    );
 }
 
 fn totals(deal: &Value) -> (f64, f64) {
-    (deal["totalValue"].as_f64().unwrap(), deal["totalQuantity"].as_f64().unwrap())
+    (
+        deal["totalValue"].as_f64().unwrap(),
+        deal["totalQuantity"].as_f64().unwrap(),
+    )
 }
 
 #[actix_web::test]
@@ -105,30 +268,84 @@ async fn deal_totals_follow_every_kind_of_change() {
     let k = &c.key;
     let s1 = create(&app, k, "services", json!({"name": "Audit", "amount": 100})).await;
     let s2 = create(&app, k, "services", json!({"name": "Setup", "amount": 50.5})).await;
-    let deal = create(&app, k, "deals", json!({"name": "D", "services": [{"serviceId": id(&s1), "quantity": 2}, {"serviceId": id(&s2)}]})).await;
+    let deal = create(
+        &app,
+        k,
+        "deals",
+        json!({"name": "D", "services": [{"serviceId": id(&s1), "quantity": 2}, {"serviceId": id(&s2)}]}),
+    )
+    .await;
     assert_eq!(totals(&deal), (250.5, 3.0));
     assert_eq!(deal["services"].as_array().unwrap().len(), 2);
     let get = |deal: String| {
         let app = &app;
-        async move { call(app, k, Method::GET, &format!("/api/v1/deals/{deal}"), None).await.1["deal"].clone() }
+        async move {
+            call(app, k, Method::GET, &format!("/api/v1/deals/{deal}"), None)
+                .await
+                .1["deal"]
+                .clone()
+        }
     };
 
-    let (_, changed) = call(&app, k, Method::PUT, &format!("/api/v1/deals/{}", id(&deal)), Some(json!({"services": [{"serviceId": id(&s1), "quantity": 0.5}]}))).await;
+    let (_, changed) = call(
+        &app,
+        k,
+        Method::PUT,
+        &format!("/api/v1/deals/{}", id(&deal)),
+        Some(json!({"services": [{"serviceId": id(&s1), "quantity": 0.5}]})),
+    )
+    .await;
     assert_eq!(totals(&changed), (50.0, 0.5), "quantity changed, line removed");
 
-    call(&app, k, Method::PUT, &format!("/api/v1/services/{}", id(&s1)), Some(json!({"amount": 300}))).await;
+    call(
+        &app,
+        k,
+        Method::PUT,
+        &format!("/api/v1/services/{}", id(&s1)),
+        Some(json!({"amount": 300})),
+    )
+    .await;
     assert_eq!(totals(&get(id(&deal)).await), (150.0, 0.5), "service amount changed");
 
-    call(&app, k, Method::POST, &format!("/api/v1/deals/{}/link", id(&deal)), Some(json!({"relation": "services", "ids": [id(&s2)]}))).await;
-    assert_eq!(totals(&get(id(&deal)).await), (200.5, 1.5), "linked from the deal with quantity 1");
+    call(
+        &app,
+        k,
+        Method::POST,
+        &format!("/api/v1/deals/{}/link", id(&deal)),
+        Some(json!({"relation": "services", "ids": [id(&s2)]})),
+    )
+    .await;
+    assert_eq!(
+        totals(&get(id(&deal)).await),
+        (200.5, 1.5),
+        "linked from the deal with quantity 1"
+    );
 
-    call(&app, k, Method::POST, &format!("/api/v1/services/{}/unlink", id(&s1)), Some(json!({"relation": "deals", "ids": [id(&deal)]}))).await;
-    assert_eq!(totals(&get(id(&deal)).await), (50.5, 1.0), "unlinked from the service side");
+    call(
+        &app,
+        k,
+        Method::POST,
+        &format!("/api/v1/services/{}/unlink", id(&s1)),
+        Some(json!({"relation": "deals", "ids": [id(&deal)]})),
+    )
+    .await;
+    assert_eq!(
+        totals(&get(id(&deal)).await),
+        (50.5, 1.0),
+        "unlinked from the service side"
+    );
 
     call(&app, k, Method::DELETE, &format!("/api/v1/services/{}", id(&s2)), None).await;
     assert_eq!(totals(&get(id(&deal)).await), (0.0, 0.0), "service deleted");
 
-    let (status, refused) = call(&app, k, Method::PUT, &format!("/api/v1/deals/{}", id(&deal)), Some(json!({"totalValue": 5}))).await;
+    let (status, refused) = call(
+        &app,
+        k,
+        Method::PUT,
+        &format!("/api/v1/deals/{}", id(&deal)),
+        Some(json!({"totalValue": 5})),
+    )
+    .await;
     assert_eq!(status, 400, "{refused}");
 }
 
@@ -149,14 +366,37 @@ async fn a_batch_with_one_bad_item_changes_nothing_and_names_item_and_field() {
     let body = json!({"contacts": [{"firstName": "Ok"}, {"firstName": "Bad", "organizationIds": [id(&org), ghost]}]});
     let (status, error) = call(&app, &c.key, Method::POST, "/api/v1/contacts/many", Some(body)).await;
     assert_eq!(status, 400);
-    assert_eq!(error["details"][0], json!({"path": "contacts[1].organizationIds[1]", "message": "Organization ID not found or not accessible."}));
-    assert_eq!(search(&app, &c.key, "contacts", json!({})).await["pagination"]["total"], 0);
-    let (_, kept) = call(&app, &c.key, Method::GET, &format!("/api/v1/organizations/{}", id(&org)), None).await;
+    assert_eq!(
+        error["details"][0],
+        json!({"path": "contacts[1].organizationIds[1]", "message": "Organization ID not found or not accessible."})
+    );
+    assert_eq!(
+        search(&app, &c.key, "contacts", json!({})).await["pagination"]["total"],
+        0
+    );
+    let (_, kept) = call(
+        &app,
+        &c.key,
+        Method::GET,
+        &format!("/api/v1/organizations/{}", id(&org)),
+        None,
+    )
+    .await;
     assert_eq!(kept["organization"]["name"], "Kept");
 
-    let (status, deleted) = call(&app, &c.key, Method::DELETE, "/api/v1/organizations/many", Some(json!({"ids": [id(&org), ghost]}))).await;
+    let (status, deleted) = call(
+        &app,
+        &c.key,
+        Method::DELETE,
+        "/api/v1/organizations/many",
+        Some(json!({"ids": [id(&org), ghost]})),
+    )
+    .await;
     assert_eq!(status, 400, "{deleted}");
-    assert_eq!(search(&app, &c.key, "organizations", json!({})).await["pagination"]["total"], 1);
+    assert_eq!(
+        search(&app, &c.key, "organizations", json!({})).await["pagination"]["total"],
+        1
+    );
 }
 
 #[actix_web::test]
@@ -166,15 +406,44 @@ async fn notes_take_markdown_or_tiptap_json_and_are_stored_as_markdown() {
     let doc = json!({"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Hello", "marks": [{"type": "bold"}]}]}]});
     let from_json = create(&app, &c.key, "contacts", json!({"firstName": "A", "notes": doc})).await;
     assert_eq!(from_json["notes"], "**Hello**");
-    let from_string = create(&app, &c.key, "contacts", json!({"firstName": "B", "notes": doc.to_string()})).await;
+    let from_string = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "B", "notes": doc.to_string()}),
+    )
+    .await;
     assert_eq!(from_string["notes"], "**Hello**");
-    let markdown = create(&app, &c.key, "contacts", json!({"firstName": "C", "notes": "# Title\n\n- item"})).await;
+    let markdown = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "C", "notes": "# Title\n\n- item"}),
+    )
+    .await;
     assert_eq!(markdown["notes"], "# Title\n\n- item");
-    let (_, cleared) = call(&app, &c.key, Method::PUT, &format!("/api/v1/contacts/{}", id(&markdown)), Some(json!({"notes": null}))).await;
+    let (_, cleared) = call(
+        &app,
+        &c.key,
+        Method::PUT,
+        &format!("/api/v1/contacts/{}", id(&markdown)),
+        Some(json!({"notes": null})),
+    )
+    .await;
     assert_eq!(cleared["notes"], Value::Null);
-    let (status, bad) = call(&app, &c.key, Method::POST, "/api/v1/contacts", Some(json!({"firstName": "D", "notes": {"type": "doc", "content": [{"type": "video"}]}}))).await;
+    let (status, bad) = call(
+        &app,
+        &c.key,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"firstName": "D", "notes": {"type": "doc", "content": [{"type": "video"}]}})),
+    )
+    .await;
     assert_eq!(status, 400);
-    assert_eq!(bad["details"][0]["message"], "Invalid notes format. Must be valid Tiptap JSON or markdown text");
+    assert_eq!(
+        bad["details"][0]["message"],
+        "Invalid notes format. Must be valid Tiptap JSON or markdown text"
+    );
 }
 
 #[actix_web::test]
@@ -184,17 +453,53 @@ async fn search_pages_sort_and_count_with_a_stable_order() {
     for name in ["delta", "alpha", "charlie", "bravo", "alpha"] {
         create(&app, &c.key, "organizations", json!({"name": name})).await;
     }
-    let first = search(&app, &c.key, "organizations", json!({"pagination": {"page": 1, "pageSize": 2}})).await;
-    let names: Vec<&str> = first["items"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let first = search(
+        &app,
+        &c.key,
+        "organizations",
+        json!({"pagination": {"page": 1, "pageSize": 2}}),
+    )
+    .await;
+    let names: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["alpha", "alpha"], "default sort is name ascending");
-    assert_eq!(first["pagination"], json!({"page": 1, "pageSize": 2, "totalPages": 3, "total": 5}));
-    let desc = search(&app, &c.key, "organizations", json!({"sortDescriptor": {"field": "name", "direction": "desc"}})).await;
+    assert_eq!(
+        first["pagination"],
+        json!({"page": 1, "pageSize": 2, "totalPages": 3, "total": 5})
+    );
+    let desc = search(
+        &app,
+        &c.key,
+        "organizations",
+        json!({"sortDescriptor": {"field": "name", "direction": "desc"}}),
+    )
+    .await;
     assert_eq!(desc["items"][0]["name"], "delta");
-    let again = search(&app, &c.key, "organizations", json!({"pagination": {"page": 1, "pageSize": 2}})).await;
+    let again = search(
+        &app,
+        &c.key,
+        "organizations",
+        json!({"pagination": {"page": 1, "pageSize": 2}}),
+    )
+    .await;
     assert_eq!(ids(&first), ids(&again), "ties are broken the same way every time");
     let searched = search(&app, &c.key, "organizations", json!({"searchTerm": "ALP"})).await;
     assert_eq!(searched["pagination"]["total"], 2);
-    let (status, bad) = call(&app, &c.key, Method::POST, "/api/v1/organizations/search", Some(json!({"sortDescriptor": {"field": "color", "direction": "asc"}}))).await;
+    let (status, bad) = call(
+        &app,
+        &c.key,
+        Method::POST,
+        "/api/v1/organizations/search",
+        Some(json!({"sortDescriptor": {"field": "color", "direction": "asc"}})),
+    )
+    .await;
     assert_eq!(status, 400);
-    assert_eq!(bad["details"][0], json!({"path": "sortDescriptor.field", "message": "Sort field not found or not accessible."}));
+    assert_eq!(
+        bad["details"][0],
+        json!({"path": "sortDescriptor.field", "message": "Sort field not found or not accessible."})
+    );
 }

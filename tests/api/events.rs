@@ -21,19 +21,41 @@ async fn writes_emit_ordered_events_with_precise_changes() {
     let c = app.create_company("Events").await;
     let k = &c.key;
     let org = create(&app, k, "organizations", json!({"name": "Acme"})).await;
-    let contact = create(&app, k, "contacts", json!({"firstName": "Ann", "organizationIds": [id(&org)]})).await;
+    let contact = create(
+        &app,
+        k,
+        "contacts",
+        json!({"firstName": "Ann", "organizationIds": [id(&org)]}),
+    )
+    .await;
     let events = events_after(&app, k, 0).await;
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["organization.created", "contact.created", "organization.updated"]);
+    assert_eq!(
+        kinds,
+        ["organization.created", "contact.created", "organization.updated"]
+    );
     assert_eq!(events[1]["payload"]["firstName"], "Ann", "created carries the DTO");
-    assert_eq!(events[2]["payload"]["changes"]["contacts"], json!({"previous": [], "current": [{"id": id(&contact), "firstName": "Ann", "lastName": ""}]}));
+    assert_eq!(
+        events[2]["payload"]["changes"]["contacts"],
+        json!({"previous": [], "current": [{"id": id(&contact), "firstName": "Ann", "lastName": ""}]})
+    );
     let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
 
     let mark = last_seq(&events);
     let path = format!("/api/v1/contacts/{}", id(&contact));
-    call(&app, k, Method::PUT, &path, Some(json!({"firstName": "Ann", "organizationIds": [id(&org)]}))).await;
-    assert!(events_after(&app, k, mark).await.is_empty(), "a no-op update produces no event");
+    call(
+        &app,
+        k,
+        Method::PUT,
+        &path,
+        Some(json!({"firstName": "Ann", "organizationIds": [id(&org)]})),
+    )
+    .await;
+    assert!(
+        events_after(&app, k, mark).await.is_empty(),
+        "a no-op update produces no event"
+    );
 
     call(&app, k, Method::PUT, &path, Some(json!({"lastName": "Lee"}))).await;
     let updated = events_after(&app, k, mark).await;
@@ -48,18 +70,34 @@ async fn writes_emit_ordered_events_with_precise_changes() {
 
     let mark = last_seq(&updated);
     let other = create(&app, k, "organizations", json!({"name": "Beta"})).await;
-    call(&app, k, Method::POST, &format!("{path}/link"), Some(json!({"relation": "organizations", "ids": [id(&other)]}))).await;
+    call(
+        &app,
+        k,
+        Method::POST,
+        &format!("{path}/link"),
+        Some(json!({"relation": "organizations", "ids": [id(&other)]})),
+    )
+    .await;
     let linked = events_after(&app, k, mark + 1).await;
     let kinds: Vec<&str> = linked.iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["contact.updated", "organization.updated"]);
-    assert_eq!(linked[0]["payload"]["changes"]["organizations"], json!({"previous": [], "current": [{"id": id(&other), "name": "Beta"}]}));
+    assert_eq!(
+        linked[0]["payload"]["changes"]["organizations"],
+        json!({"previous": [], "current": [{"id": id(&other), "name": "Beta"}]})
+    );
 
     let mark = last_seq(&linked);
     call(&app, k, Method::DELETE, &path, None).await;
     let deleted = events_after(&app, k, mark).await;
     let kinds: Vec<&str> = deleted.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["contact.deleted", "organization.updated", "organization.updated"]);
-    assert_eq!(deleted[0]["payload"]["lastName"], "Lee", "deleted carries the DTO as it was");
+    assert_eq!(
+        kinds,
+        ["contact.deleted", "organization.updated", "organization.updated"]
+    );
+    assert_eq!(
+        deleted[0]["payload"]["lastName"], "Lee",
+        "deleted carries the DTO as it was"
+    );
     assert_eq!(deleted[0]["userId"], c.user_id.as_str());
     assert_eq!(deleted[0]["companyId"], c.id.as_str());
 }

@@ -211,21 +211,40 @@ pub async fn call(app: &TestApp, key: &str, method: reqwest::Method, path: &str,
 
 /// Creates one record of an entity (by plural path) and returns its DTO.
 pub async fn create(app: &TestApp, key: &str, plural: &str, body: Value) -> Value {
-    let (status, dto) = call(app, key, reqwest::Method::POST, &format!("/api/v1/{plural}"), Some(body)).await;
+    let (status, dto) = call(
+        app,
+        key,
+        reqwest::Method::POST,
+        &format!("/api/v1/{plural}"),
+        Some(body),
+    )
+    .await;
     assert_eq!(status, 201, "create {plural}: {dto}");
     dto
 }
 
 /// Searches an entity; returns the response body (asserting 200).
 pub async fn search(app: &TestApp, key: &str, plural: &str, query: Value) -> Value {
-    let (status, body) = call(app, key, reqwest::Method::POST, &format!("/api/v1/{plural}/search"), Some(query)).await;
+    let (status, body) = call(
+        app,
+        key,
+        reqwest::Method::POST,
+        &format!("/api/v1/{plural}/search"),
+        Some(query),
+    )
+    .await;
     assert_eq!(status, 200, "search {plural}: {body}");
     body
 }
 
 /// Ids of the items of a search response.
 pub fn ids(page: &Value) -> Vec<String> {
-    page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// The id of a DTO.

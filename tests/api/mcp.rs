@@ -16,15 +16,30 @@ async fn rpc(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
         .send()
         .await
         .unwrap();
-    assert!(response.headers().get("mcp-session-id").is_none(), "stateless: no session id");
+    assert!(
+        response.headers().get("mcp-session-id").is_none(),
+        "stateless: no session id"
+    );
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+    (
+        status,
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        },
+    )
 }
 
 /// Calls a tool; returns the result object.
 async fn tool(app: &TestApp, key: &str, name: &str, arguments: Value) -> Value {
-    let (status, body) = rpc(app, key, json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}})).await;
+    let (status, body) = rpc(
+        app,
+        key,
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     body["result"].clone()
 }
@@ -37,22 +52,52 @@ fn text(result: &Value) -> &str {
 async fn the_handshake_negotiates_versions_and_describes_the_server() {
     let app = spawn_app().await;
     let c = app.create_company("Mcp").await;
-    for (asked, answered) in [("2025-11-25", "2025-11-25"), ("2025-06-18", "2025-06-18"), ("2025-03-26", "2025-03-26"), ("2099-01-01", "2025-11-25")] {
+    for (asked, answered) in [
+        ("2025-11-25", "2025-11-25"),
+        ("2025-06-18", "2025-06-18"),
+        ("2025-03-26", "2025-03-26"),
+        ("2099-01-01", "2025-11-25"),
+    ] {
         let (status, body) = rpc(&app, &c.key, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": asked, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})).await;
         assert_eq!(status, 200);
         assert_eq!(body["result"]["protocolVersion"], answered);
         assert_eq!(body["result"]["serverInfo"]["name"], "customermates");
-        assert!(body["result"]["instructions"].as_str().unwrap().contains("get_entity_configuration"));
+        assert!(
+            body["result"]["instructions"]
+                .as_str()
+                .unwrap()
+                .contains("get_entity_configuration")
+        );
         assert!(body["result"]["capabilities"]["tools"].is_object());
     }
-    let (status, body) = rpc(&app, &c.key, json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    let (status, body) = rpc(
+        &app,
+        &c.key,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
     assert_eq!((status, body), (202, Value::Null));
     let (_, pong) = rpc(&app, &c.key, json!({"jsonrpc": "2.0", "id": "p", "method": "ping"})).await;
     assert_eq!(pong, json!({"jsonrpc": "2.0", "id": "p", "result": {}}));
-    let (_, prompts) = rpc(&app, &c.key, json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/list"})).await;
+    let (_, prompts) = rpc(
+        &app,
+        &c.key,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/list"}),
+    )
+    .await;
     let name = prompts["result"]["prompts"][0]["name"].as_str().unwrap();
-    let (_, prompt) = rpc(&app, &c.key, json!({"jsonrpc": "2.0", "id": 3, "method": "prompts/get", "params": {"name": name}})).await;
-    assert!(prompt["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains("Never send null"));
+    let (_, prompt) = rpc(
+        &app,
+        &c.key,
+        json!({"jsonrpc": "2.0", "id": 3, "method": "prompts/get", "params": {"name": name}}),
+    )
+    .await;
+    assert!(
+        prompt["result"]["messages"][0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Never send null")
+    );
 }
 
 #[actix_web::test]
@@ -60,22 +105,78 @@ async fn transport_errors_follow_the_spec() {
     let app = spawn_app().await;
     let c = app.create_company("Transport").await;
     let post = |body: &'static str, content_type: &'static str| {
-        app.client.post(app.url("/api/v1/mcp")).header("x-api-key", c.key.clone()).header("content-type", content_type).body(body)
+        app.client
+            .post(app.url("/api/v1/mcp"))
+            .header("x-api-key", c.key.clone())
+            .header("content-type", content_type)
+            .body(body)
     };
     let cases: Vec<(reqwest::RequestBuilder, u16, Option<i64>)> = vec![
         (post("{not json", "application/json"), 400, Some(-32700)),
-        (post(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, "application/json"), 400, Some(-32600)),
-        (post(r#"{"id":1,"method":"ping"}"#, "application/json"), 400, Some(-32600)),
-        (post(r#"{"jsonrpc":"2.0","id":true,"method":"ping"}"#, "application/json"), 400, Some(-32600)),
-        (post(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, "text/plain"), 415, Some(-32000)),
-        (post(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#, "application/json"), 202, None),
-        (post(r#"{"jsonrpc":"2.0","id":1,"method":"nope/nope"}"#, "application/json"), 200, Some(-32601)),
-        (app.client.get(app.url("/api/v1/mcp")).header("x-api-key", c.key.clone()), 405, Some(-32000)),
+        (
+            post(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, "application/json"),
+            400,
+            Some(-32600),
+        ),
+        (
+            post(r#"{"id":1,"method":"ping"}"#, "application/json"),
+            400,
+            Some(-32600),
+        ),
+        (
+            post(r#"{"jsonrpc":"2.0","id":true,"method":"ping"}"#, "application/json"),
+            400,
+            Some(-32600),
+        ),
+        (
+            post(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, "text/plain"),
+            415,
+            Some(-32000),
+        ),
+        (
+            post(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#, "application/json"),
+            202,
+            None,
+        ),
+        (
+            post(r#"{"jsonrpc":"2.0","id":1,"method":"nope/nope"}"#, "application/json"),
+            200,
+            Some(-32601),
+        ),
+        (
+            app.client
+                .get(app.url("/api/v1/mcp"))
+                .header("x-api-key", c.key.clone()),
+            405,
+            Some(-32000),
+        ),
         (app.client.delete(app.url("/api/v1/mcp")), 405, Some(-32000)),
-        (post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json").header("mcp-protocol-version", "1900-01-01"), 400, Some(-32600)),
-        (post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json").header("origin", "http://evil.example.com"), 403, Some(-32000)),
-        (post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json").header("host", "evil.example.com"), 403, Some(-32000)),
-        (app.client.post(app.url("/api/v1/mcp")).header("content-type", "application/json").body(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#), 401, None),
+        (
+            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
+                .header("mcp-protocol-version", "1900-01-01"),
+            400,
+            Some(-32600),
+        ),
+        (
+            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
+                .header("origin", "http://evil.example.com"),
+            403,
+            Some(-32000),
+        ),
+        (
+            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
+                .header("host", "evil.example.com"),
+            403,
+            Some(-32000),
+        ),
+        (
+            app.client
+                .post(app.url("/api/v1/mcp"))
+                .header("content-type", "application/json")
+                .body(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#),
+            401,
+            None,
+        ),
     ];
     for (request, status, code) in cases {
         let response = request.send().await.unwrap();
@@ -88,9 +189,20 @@ async fn transport_errors_follow_the_spec() {
             assert_eq!(body["code"], "missing_api_key");
         }
     }
-    let ok = post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json").header("origin", "http://127.0.0.1:3000").send().await.unwrap();
+    let ok = post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
+        .header("origin", "http://127.0.0.1:3000")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200, "a loopback origin is allowed");
-    let bearer = app.client.post(app.url("/api/v1/mcp")).bearer_auth(&c.key).json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})).send().await.unwrap();
+    let bearer = app
+        .client
+        .post(app.url("/api/v1/mcp"))
+        .bearer_auth(&c.key)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bearer.status(), 200, "Authorization: Bearer works too");
 }
 
@@ -99,37 +211,154 @@ async fn the_per_request_era_checks_meta_and_headers() {
     let app = spawn_app().await;
     let c = app.create_company("Modern").await;
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
-    let send = |method: &'static str, name: Option<&'static str>, params: Value, headers: Vec<(&'static str, &'static str)>| {
-        let mut request = app.client.post(app.url("/api/v1/mcp")).header("x-api-key", c.key.clone()).json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
+    let send = |method: &'static str,
+                name: Option<&'static str>,
+                params: Value,
+                headers: Vec<(&'static str, &'static str)>| {
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/mcp"))
+            .header("x-api-key", c.key.clone())
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
         for (k, v) in headers {
             request = request.header(k, v);
         }
         let _ = name;
         request
     };
-    let good = vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "server/discover")];
-    let discover = send("server/discover", None, json!({"_meta": meta}), good).send().await.unwrap();
+    let good = vec![
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "server/discover"),
+    ];
+    let discover = send("server/discover", None, json!({"_meta": meta}), good)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(discover.status(), 200);
     let body: Value = discover.json().await.unwrap();
     assert_eq!(body["result"]["resultType"], "complete");
-    assert!(body["result"]["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")));
-    assert_eq!(body["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "customermates");
+    assert!(
+        body["result"]["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28"))
+    );
+    assert_eq!(
+        body["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "customermates"
+    );
 
-    let list = send("tools/list", None, json!({"_meta": meta}), vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")]).send().await.unwrap();
+    let list = send(
+        "tools/list",
+        None,
+        json!({"_meta": meta}),
+        vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")],
+    )
+    .send()
+    .await
+    .unwrap();
     let body: Value = list.json().await.unwrap();
     assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 49);
     assert!(body["result"]["ttlMs"].is_number() && body["result"]["cacheScope"].is_string());
 
     let call = json!({"_meta": meta, "name": "count_entity", "arguments": {"entity": "contact"}});
     let cases = vec![
-        (send("tools/call", None, call.clone(), vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "count_entity")]), 200, None),
-        (send("tools/call", None, call.clone(), vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "=?base64?Y291bnRfZW50aXR5?=")]), 200, None),
-        (send("tools/call", None, call.clone(), vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "other")]), 400, Some(-32020)),
-        (send("tools/call", None, call.clone(), vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list"), ("mcp-name", "count_entity")]), 400, Some(-32020)),
-        (send("tools/call", None, call, vec![("mcp-method", "tools/call"), ("mcp-name", "count_entity")]), 400, Some(-32020)),
-        (send("tools/list", None, json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}), vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")]), 400, Some(-32602)),
-        (send("tools/list", None, json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "1900-01-01", "io.modelcontextprotocol/clientCapabilities": {}}}), vec![("mcp-protocol-version", "1900-01-01"), ("mcp-method", "tools/list")]), 400, Some(-32022)),
-        (send("ping", None, json!({"_meta": meta}), vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "ping")]), 404, Some(-32601)),
+        (
+            send(
+                "tools/call",
+                None,
+                call.clone(),
+                vec![
+                    ("mcp-protocol-version", "2026-07-28"),
+                    ("mcp-method", "tools/call"),
+                    ("mcp-name", "count_entity"),
+                ],
+            ),
+            200,
+            None,
+        ),
+        (
+            send(
+                "tools/call",
+                None,
+                call.clone(),
+                vec![
+                    ("mcp-protocol-version", "2026-07-28"),
+                    ("mcp-method", "tools/call"),
+                    ("mcp-name", "=?base64?Y291bnRfZW50aXR5?="),
+                ],
+            ),
+            200,
+            None,
+        ),
+        (
+            send(
+                "tools/call",
+                None,
+                call.clone(),
+                vec![
+                    ("mcp-protocol-version", "2026-07-28"),
+                    ("mcp-method", "tools/call"),
+                    ("mcp-name", "other"),
+                ],
+            ),
+            400,
+            Some(-32020),
+        ),
+        (
+            send(
+                "tools/call",
+                None,
+                call.clone(),
+                vec![
+                    ("mcp-protocol-version", "2026-07-28"),
+                    ("mcp-method", "tools/list"),
+                    ("mcp-name", "count_entity"),
+                ],
+            ),
+            400,
+            Some(-32020),
+        ),
+        (
+            send(
+                "tools/call",
+                None,
+                call,
+                vec![("mcp-method", "tools/call"), ("mcp-name", "count_entity")],
+            ),
+            400,
+            Some(-32020),
+        ),
+        (
+            send(
+                "tools/list",
+                None,
+                json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}),
+                vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")],
+            ),
+            400,
+            Some(-32602),
+        ),
+        (
+            send(
+                "tools/list",
+                None,
+                json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "1900-01-01", "io.modelcontextprotocol/clientCapabilities": {}}}),
+                vec![("mcp-protocol-version", "1900-01-01"), ("mcp-method", "tools/list")],
+            ),
+            400,
+            Some(-32022),
+        ),
+        (
+            send(
+                "ping",
+                None,
+                json!({"_meta": meta}),
+                vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", "ping")],
+            ),
+            404,
+            Some(-32601),
+        ),
     ];
     for (request, status, code) in cases {
         let response = request.send().await.unwrap();
@@ -150,7 +379,10 @@ async fn tools_list_is_the_49_tools_in_reference_order_with_clean_schemas() {
     let tools = body["result"]["tools"].as_array().unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 49);
-    assert_eq!(&names[..3], ["get_entity_configuration", "filter_entity", "count_entity"]);
+    assert_eq!(
+        &names[..3],
+        ["get_entity_configuration", "filter_entity", "count_entity"]
+    );
     assert_eq!(names.last(), Some(&"delete_custom_column"));
     assert!(body["result"].get("nextCursor").is_none());
     let text = body["result"].to_string();
@@ -161,7 +393,12 @@ async fn tools_list_is_the_49_tools_in_reference_order_with_clean_schemas() {
     assert!(text.len() < 120_000, "tools/list grew to {} bytes", text.len());
     let (_, again) = rpc(&app, &c.key, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).await;
     assert_eq!(body, again, "stable order and content");
-    let (_, cursor) = rpc(&app, &c.key, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": "garbage"}})).await;
+    let (_, cursor) = rpc(
+        &app,
+        &c.key,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": "garbage"}}),
+    )
+    .await;
     assert_eq!(cursor["error"]["code"], -32602);
 }
 
@@ -170,12 +407,36 @@ async fn agents_create_filter_get_link_update_and_delete_through_tools() {
     let app = spawn_app().await;
     let c = app.create_company("Agent").await;
     let k = &c.key;
-    let created = tool(&app, k, "create_organizations", json!({"organizations": [{"name": "Acme"}]})).await;
-    let org = created["structuredContent"]["items"][0]["id"].as_str().unwrap().to_owned();
+    let created = tool(
+        &app,
+        k,
+        "create_organizations",
+        json!({"organizations": [{"name": "Acme"}]}),
+    )
+    .await;
+    let org = created["structuredContent"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(text(&created).starts_with("items[1]{id,name}:"), "{}", text(&created));
-    let created = tool(&app, k, "create_contacts", json!({"contacts": [{"firstName": "Ada", "lastName": "Lovelace", "organizationIds": [org]}]})).await;
-    let ada = created["structuredContent"]["items"][0]["id"].as_str().unwrap().to_owned();
-    let filtered = tool(&app, k, "filter_entity", json!({"entity": "contact", "filters": [{"field": "organizationIds", "operator": "in", "value": [org]}]})).await;
+    let created = tool(
+        &app,
+        k,
+        "create_contacts",
+        json!({"contacts": [{"firstName": "Ada", "lastName": "Lovelace", "organizationIds": [org]}]}),
+    )
+    .await;
+    let ada = created["structuredContent"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let filtered = tool(
+        &app,
+        k,
+        "filter_entity",
+        json!({"entity": "contact", "filters": [{"field": "organizationIds", "operator": "in", "value": [org]}]}),
+    )
+    .await;
     assert_eq!(filtered["structuredContent"]["total"], 1);
     assert_eq!(filtered["structuredContent"]["items"][0]["name"], "Ada Lovelace");
     let counted = tool(&app, k, "count_entity", json!({"entity": "contact"})).await;
@@ -183,21 +444,67 @@ async fn agents_create_filter_get_link_update_and_delete_through_tools() {
     let found = tool(&app, k, "search_all_entities", json!({"searchTerm": "acme"})).await;
     assert_eq!(found["structuredContent"]["results"][1]["total"], 1);
 
-    let noted = tool(&app, k, "update_entity_notes", json!({"entity": "contact", "items": [{"id": ada, "notes": "First call"}]})).await;
+    let noted = tool(
+        &app,
+        k,
+        "update_entity_notes",
+        json!({"entity": "contact", "items": [{"id": ada, "notes": "First call"}]}),
+    )
+    .await;
     assert_eq!(text(&noted), "Updated notes for 1 contact(s)");
-    tool(&app, k, "append_entity_notes", json!({"entity": "contact", "items": [{"id": ada, "notes": "Second call"}]})).await;
-    let got = tool(&app, k, "get_entities", json!({"items": [{"entity": "contact", "id": ada, "include": "withNotes"}, {"entity": "deal", "id": org}]})).await;
-    assert_eq!(got["structuredContent"]["items"][0]["notes"], "First call\n\nSecond call");
-    assert_eq!(got["structuredContent"]["items"][0]["contact"]["organizations"][0]["id"], org.as_str());
+    tool(
+        &app,
+        k,
+        "append_entity_notes",
+        json!({"entity": "contact", "items": [{"id": ada, "notes": "Second call"}]}),
+    )
+    .await;
+    let got = tool(
+        &app,
+        k,
+        "get_entities",
+        json!({"items": [{"entity": "contact", "id": ada, "include": "withNotes"}, {"entity": "deal", "id": org}]}),
+    )
+    .await;
+    assert_eq!(
+        got["structuredContent"]["items"][0]["notes"],
+        "First call\n\nSecond call"
+    );
+    assert_eq!(
+        got["structuredContent"]["items"][0]["contact"]["organizations"][0]["id"],
+        org.as_str()
+    );
     assert_eq!(got["structuredContent"]["items"][1]["error"], "Deal not found");
 
-    let deal = tool(&app, k, "create_deals", json!({"deals": [{"name": "Big"}]})).await["structuredContent"]["items"][0]["id"].as_str().unwrap().to_owned();
-    let linked = tool(&app, k, "link_entities", json!({"entity": "contact", "sourceId": ada, "relation": "deals", "ids": [deal]})).await;
+    let deal = tool(&app, k, "create_deals", json!({"deals": [{"name": "Big"}]})).await["structuredContent"]["items"]
+        [0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let linked = tool(
+        &app,
+        k,
+        "link_entities",
+        json!({"entity": "contact", "sourceId": ada, "relation": "deals", "ids": [deal]}),
+    )
+    .await;
     assert_eq!(text(&linked), format!("Linked 1 deals to contact {ada} (was 0, now 1)"));
-    let unlinked = tool(&app, k, "unlink_entities", json!({"entity": "contact", "sourceId": ada, "relation": "deals", "ids": [deal]})).await;
+    let unlinked = tool(
+        &app,
+        k,
+        "unlink_entities",
+        json!({"entity": "contact", "sourceId": ada, "relation": "deals", "ids": [deal]}),
+    )
+    .await;
     assert!(text(&unlinked).ends_with("(was 1, now 0)"));
 
-    let updated = tool(&app, k, "update_contacts", json!({"contacts": [{"id": ada, "lastName": "King"}]})).await;
+    let updated = tool(
+        &app,
+        k,
+        "update_contacts",
+        json!({"contacts": [{"id": ada, "lastName": "King"}]}),
+    )
+    .await;
     assert_eq!(text(&updated), "Updated 1 contact(s)");
     let deleted = tool(&app, k, "delete_entities", json!({"entity": "contact", "ids": [ada]})).await;
     assert_eq!(text(&deleted), "Deleted 1 contact(s)");
@@ -209,26 +516,76 @@ async fn guards_and_errors_are_tool_results_that_say_how_to_fix_the_call() {
     let c = app.create_company("Guards").await;
     let k = &c.key;
     let org = create(&app, k, "organizations", json!({"name": "Acme"})).await;
-    let contact = create(&app, k, "contacts", json!({"firstName": "Ada", "organizationIds": [id(&org)]})).await;
+    let contact = create(
+        &app,
+        k,
+        "contacts",
+        json!({"firstName": "Ada", "organizationIds": [id(&org)]}),
+    )
+    .await;
 
-    let guarded = tool(&app, k, "update_contacts", json!({"contacts": [{"id": id(&contact), "organizationIds": null}]})).await;
+    let guarded = tool(
+        &app,
+        k,
+        "update_contacts",
+        json!({"contacts": [{"id": id(&contact), "organizationIds": null}]}),
+    )
+    .await;
     assert_eq!(guarded["isError"], true);
-    assert!(text(&guarded).contains("Refusing to set 'organizationIds' to null"), "{}", text(&guarded));
-    let (_, still) = crate::helpers::call(&app, k, Method::GET, &format!("/api/v1/contacts/{}", id(&contact)), None).await;
-    assert_eq!(still["contact"]["organizations"].as_array().unwrap().len(), 1, "nothing was wiped");
+    assert!(
+        text(&guarded).contains("Refusing to set 'organizationIds' to null"),
+        "{}",
+        text(&guarded)
+    );
+    let (_, still) = crate::helpers::call(
+        &app,
+        k,
+        Method::GET,
+        &format!("/api/v1/contacts/{}", id(&contact)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        still["contact"]["organizations"].as_array().unwrap().len(),
+        1,
+        "nothing was wiped"
+    );
 
     let select = tool(&app, k, "create_single_select_custom_column", json!({"entityType": "deal", "label": "Stage", "options": [{"label": "Open", "color": "info", "isDefault": true, "index": 0}]})).await;
     let column = select["structuredContent"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(select["structuredContent"]["message"], "Custom field \"Stage\" created successfully");
-    let wrong = tool(&app, k, "update_plain_custom_column", json!({"id": column, "label": "X"})).await;
+    assert_eq!(
+        select["structuredContent"]["message"],
+        "Custom field \"Stage\" created successfully"
+    );
+    let wrong = tool(
+        &app,
+        k,
+        "update_plain_custom_column",
+        json!({"id": column, "label": "X"}),
+    )
+    .await;
     assert_eq!(wrong["isError"], true);
-    assert!(text(&wrong).contains("Use update_single_select_custom_column instead."), "{}", text(&wrong));
+    assert!(
+        text(&wrong).contains("Use update_single_select_custom_column instead."),
+        "{}",
+        text(&wrong)
+    );
     let listed = tool(&app, k, "list_custom_columns", json!({"entityType": "deal"})).await;
     assert_eq!(listed["structuredContent"]["items"][0]["type"], "singleSelect");
 
-    let bad_filter = tool(&app, k, "filter_entity", json!({"entity": "contact", "filters": [{"field": "name", "operator": "equals", "value": "x"}]})).await;
+    let bad_filter = tool(
+        &app,
+        k,
+        "filter_entity",
+        json!({"entity": "contact", "filters": [{"field": "name", "operator": "equals", "value": "x"}]}),
+    )
+    .await;
     assert_eq!(bad_filter["isError"], true);
-    assert!(text(&bad_filter).starts_with("Validation error: ✖ Filter field not found or not accessible."), "{}", text(&bad_filter));
+    assert!(
+        text(&bad_filter).starts_with("Validation error: ✖ Filter field not found or not accessible."),
+        "{}",
+        text(&bad_filter)
+    );
     let bad_args = tool(&app, k, "filter_entity", json!({"entity": "planet"})).await;
     assert_eq!(bad_args["isError"], true);
     let bad_page = tool(&app, k, "filter_entity", json!({"entity": "contact", "pageSize": 7})).await;
@@ -246,7 +603,13 @@ async fn guards_and_errors_are_tool_results_that_say_how_to_fix_the_call() {
     assert_eq!(roles["structuredContent"]["items"][0]["name"], "Admin");
     let users = tool(&app, k, "list_users", json!({})).await;
     assert_eq!(users["structuredContent"]["total"], 1);
-    let profile = tool(&app, k, "update_my_profile", json!({"firstName": "Ada", "lastName": "Admin", "country": "gb"})).await;
+    let profile = tool(
+        &app,
+        k,
+        "update_my_profile",
+        json!({"firstName": "Ada", "lastName": "Admin", "country": "gb"}),
+    )
+    .await;
     assert_eq!(profile["structuredContent"]["message"], "Profile updated");
 }
 
@@ -256,9 +619,21 @@ async fn a_key_of_one_company_never_reads_another_companys_records() {
     let a = app.create_company("A").await;
     let b = app.create_company("B").await;
     let secret = create(&app, &b.key, "contacts", json!({"firstName": "Secret"})).await;
-    let got = tool(&app, &a.key, "get_entities", json!({"items": [{"entity": "contact", "id": id(&secret)}]})).await;
+    let got = tool(
+        &app,
+        &a.key,
+        "get_entities",
+        json!({"items": [{"entity": "contact", "id": id(&secret)}]}),
+    )
+    .await;
     assert_eq!(got["structuredContent"]["items"][0]["error"], "Contact not found");
-    let update = tool(&app, &a.key, "update_contacts", json!({"contacts": [{"id": id(&secret), "firstName": "Mine"}]})).await;
+    let update = tool(
+        &app,
+        &a.key,
+        "update_contacts",
+        json!({"contacts": [{"id": id(&secret), "firstName": "Mine"}]}),
+    )
+    .await;
     assert_eq!(update["isError"], true);
     assert!(text(&update).contains("Contact ID not found or not accessible."));
 }
@@ -277,5 +652,11 @@ async fn a_spent_quota_answers_tool_calls_with_the_wait_not_a_429() {
     assert_eq!(response.headers().get("ratelimit-remaining").unwrap(), "0");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["result"]["isError"], true);
-    assert!(body["result"]["content"][0]["text"].as_str().unwrap().contains("Wait 1 seconds"), "{body}");
+    assert!(
+        body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Wait 1 seconds"),
+        "{body}"
+    );
 }

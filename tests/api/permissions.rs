@@ -11,38 +11,101 @@ async fn admins_see_all_readown_roles_see_their_records_and_others_are_refused()
     let c = app.create_company("Matrix").await;
     let own_role = json!({"name": "Own", "description": "assigned only", "permissions": {"contacts": {"canManage": "yes", "readAccess": "own"}}});
     let (_, own_role) = call(&app, &c.key, Method::POST, "/api/v1/roles", Some(own_role)).await;
-    let blind_role = json!({"name": "Blind", "description": "no contacts", "permissions": {"deals": {"readAccess": "all"}}});
+    let blind_role =
+        json!({"name": "Blind", "description": "no contacts", "permissions": {"deals": {"readAccess": "all"}}});
     let (_, blind_role) = call(&app, &c.key, Method::POST, "/api/v1/roles", Some(blind_role)).await;
     let (owner, own_key) = app.create_user_with_key(&c.id, json!({"roleId": own_role["id"]})).await;
-    let (_, blind_key) = app.create_user_with_key(&c.id, json!({"roleId": blind_role["id"]})).await;
-    let (_, pending_key) = app.create_user_with_key(&c.id, json!({"status": "pendingAuthorization"})).await;
+    let (_, blind_key) = app
+        .create_user_with_key(&c.id, json!({"roleId": blind_role["id"]}))
+        .await;
+    let (_, pending_key) = app
+        .create_user_with_key(&c.id, json!({"status": "pendingAuthorization"}))
+        .await;
 
-    let mine = create(&app, &c.key, "contacts", json!({"firstName": "Mine", "userIds": [owner]})).await;
+    let mine = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "Mine", "userIds": [owner]}),
+    )
+    .await;
     let theirs = create(&app, &c.key, "contacts", json!({"firstName": "Theirs"})).await;
 
-    assert_eq!(search(&app, &c.key, "contacts", json!({})).await["pagination"]["total"], 2, "admin sees all");
+    assert_eq!(
+        search(&app, &c.key, "contacts", json!({})).await["pagination"]["total"],
+        2,
+        "admin sees all"
+    );
     let own_page = search(&app, &own_key, "contacts", json!({})).await;
     assert_eq!(own_page["pagination"]["total"], 1);
     assert_eq!(own_page["items"][0]["id"], id(&mine).as_str());
-    let (status, _) = call(&app, &own_key, Method::GET, &format!("/api/v1/contacts/{}", id(&theirs)), None).await;
+    let (status, _) = call(
+        &app,
+        &own_key,
+        Method::GET,
+        &format!("/api/v1/contacts/{}", id(&theirs)),
+        None,
+    )
+    .await;
     assert_eq!(status, 404, "an unassigned record is invisible");
-    let (status, _) = call(&app, &own_key, Method::PUT, &format!("/api/v1/contacts/{}", id(&theirs)), Some(json!({"firstName": "X"}))).await;
+    let (status, _) = call(
+        &app,
+        &own_key,
+        Method::PUT,
+        &format!("/api/v1/contacts/{}", id(&theirs)),
+        Some(json!({"firstName": "X"})),
+    )
+    .await;
     assert_eq!(status, 404, "and cannot be changed");
-    let (status, _) = call(&app, &own_key, Method::PUT, &format!("/api/v1/contacts/{}", id(&mine)), Some(json!({"firstName": "Mine too"}))).await;
+    let (status, _) = call(
+        &app,
+        &own_key,
+        Method::PUT,
+        &format!("/api/v1/contacts/{}", id(&mine)),
+        Some(json!({"firstName": "Mine too"})),
+    )
+    .await;
     assert_eq!(status, 200);
 
-    let refused = app.api(Method::POST, &blind_key, "/api/v1/contacts/search").send().await.unwrap();
+    let refused = app
+        .api(Method::POST, &blind_key, "/api/v1/contacts/search")
+        .send()
+        .await
+        .unwrap();
     let body = assert_error(refused, 403, "forbidden").await;
-    assert_eq!(body["message"], "Access denied. Required permissions: readAll on contacts OR readOwn on contacts");
-    let refused = app.api(Method::POST, &blind_key, "/api/v1/contacts").json(&json!({"firstName": "X"})).send().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "Access denied. Required permissions: readAll on contacts OR readOwn on contacts"
+    );
+    let refused = app
+        .api(Method::POST, &blind_key, "/api/v1/contacts")
+        .json(&json!({"firstName": "X"}))
+        .send()
+        .await
+        .unwrap();
     let body = assert_error(refused, 403, "forbidden").await;
-    assert_eq!(body["message"], "Access denied. Required permissions: create on contacts");
-    let deals = app.api(Method::POST, &blind_key, "/api/v1/deals/search").send().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "Access denied. Required permissions: create on contacts"
+    );
+    let deals = app
+        .api(Method::POST, &blind_key, "/api/v1/deals/search")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deals.status(), 200);
-    let refused = app.api(Method::DELETE, &own_key, &format!("/api/v1/contacts/{}", id(&mine))).send().await.unwrap();
+    let refused = app
+        .api(Method::DELETE, &own_key, &format!("/api/v1/contacts/{}", id(&mine)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 200, "canManage grants delete");
 
-    let pending = app.api(Method::POST, &pending_key, "/api/v1/contacts/search").send().await.unwrap();
+    let pending = app
+        .api(Method::POST, &pending_key, "/api/v1/contacts/search")
+        .send()
+        .await
+        .unwrap();
     assert_error(pending, 401, "user_pending_authorization").await;
 }
 
@@ -60,26 +123,75 @@ async fn roles_are_managed_by_admins_and_protected() {
     assert_eq!(status, 201);
     let (status, _) = call(&app, &c.key, Method::POST, "/api/v1/roles", Some(body)).await;
     assert_eq!(status, 409, "names are unique");
-    let (status, error) = call(&app, &c.key, Method::PUT, &format!("/api/v1/roles/{}", admin_role["id"].as_str().unwrap()), Some(json!({"name": "X", "description": "y", "permissions": {}}))).await;
+    let (status, error) = call(
+        &app,
+        &c.key,
+        Method::PUT,
+        &format!("/api/v1/roles/{}", admin_role["id"].as_str().unwrap()),
+        Some(json!({"name": "X", "description": "y", "permissions": {}})),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(error["details"][0]["message"], "Cannot update system roles");
 
     let (user, key) = app.create_user_with_key(&c.id, json!({"roleId": viewer["id"]})).await;
-    let (status, _) = call(&app, &c.key, Method::DELETE, &format!("/api/v1/roles/{}", viewer["id"].as_str().unwrap()), None).await;
+    let (status, _) = call(
+        &app,
+        &c.key,
+        Method::DELETE,
+        &format!("/api/v1/roles/{}", viewer["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
     assert_eq!(status, 409, "a role in use cannot be deleted");
 
-    let (status, _) = call(&app, &key, Method::POST, "/api/v1/contacts", Some(json!({"firstName": "X"}))).await;
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"firstName": "X"})),
+    )
+    .await;
     assert_eq!(status, 403);
-    let (status, changed) = call(&app, &c.key, Method::PUT, &format!("/api/v1/users/{user}"), Some(json!({"roleId": admin_role["id"]}))).await;
+    let (status, changed) = call(
+        &app,
+        &c.key,
+        Method::PUT,
+        &format!("/api/v1/users/{user}"),
+        Some(json!({"roleId": admin_role["id"]})),
+    )
+    .await;
     assert_eq!(status, 200, "{changed}");
-    let (status, _) = call(&app, &key, Method::POST, "/api/v1/contacts", Some(json!({"firstName": "X"}))).await;
+    let (status, _) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"firstName": "X"})),
+    )
+    .await;
     assert_eq!(status, 201, "the new role applies at once");
 
-    let (status, _) = call(&app, &c.key, Method::PUT, &format!("/api/v1/users/{user}"), Some(json!({"status": "inactive"}))).await;
+    let (status, _) = call(
+        &app,
+        &c.key,
+        Method::PUT,
+        &format!("/api/v1/users/{user}"),
+        Some(json!({"status": "inactive"})),
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, body) = call(&app, &key, Method::GET, "/api/v1/users/me", None).await;
     assert_eq!((status, body["code"].clone()), (401, json!("user_inactive")));
-    let (status, error) = call(&app, &c.key, Method::PUT, &format!("/api/v1/users/{}", c.user_id), Some(json!({"status": "inactive"}))).await;
+    let (status, error) = call(
+        &app,
+        &c.key,
+        Method::PUT,
+        &format!("/api/v1/users/{}", c.user_id),
+        Some(json!({"status": "inactive"})),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(error["details"][0]["message"], "Cannot update own details.");
     let (status, users) = call(&app, &c.key, Method::POST, "/api/v1/users/search", Some(json!({}))).await;
