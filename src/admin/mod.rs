@@ -311,13 +311,19 @@ impl Admin {
     /// Suspends a company: its keys stop working at once and its actor stops.
     pub async fn suspend(&self, id: &str) -> AdminResult<Company> {
         let company = self.set_status(id, CompanyStatus::Suspended).await?;
-        self.tenants.evict(id).await;
+        self.tenants.close(id).await;
         Ok(company)
     }
 
-    /// Resumes a suspended company.
+    /// Resumes a suspended company (and mirrors users added meanwhile into its database).
     pub async fn resume(&self, id: &str) -> AdminResult<Company> {
-        self.set_status(id, CompanyStatus::Active).await
+        let company = self.set_status(id, CompanyStatus::Active).await?;
+        self.tenants.reopen(id);
+        let tenant = self.tenants.get(id).await?;
+        for user in control::list_users(self.store.control(), id).await? {
+            tenant.upsert_member(user).await?;
+        }
+        Ok(company)
     }
 
     async fn set_status(&self, id: &str, status: CompanyStatus) -> AdminResult<Company> {
@@ -331,7 +337,8 @@ impl Admin {
     /// Deletes a company: its users, roles and keys, and its whole database.
     pub async fn delete_company(&self, id: &str) -> AdminResult<()> {
         let company = self.company(id).await?;
-        self.tenants.evict(id).await;
+        self.verifier.forget_company(id);
+        self.tenants.close(id).await;
         control::delete_company(self.store.control(), id).await?;
         self.verifier.forget_company(id);
         let uuid = uuid::Uuid::parse_str(&company.id).map_err(|_| AdminError::CompanyNotFound(id.to_owned()))?;

@@ -114,6 +114,12 @@ impl Admin {
         .await?
         .ok_or_else(|| AdminError::UserNotFound(user_id.to_owned()))?;
         self.verifier.forget_user(user_id);
+        // Keep the copy used for assignments in the company's database current.
+        self.tenants
+            .get(&user.company_id)
+            .await?
+            .upsert_member(user.clone())
+            .await?;
         Ok(user)
     }
 }

@@ -34,6 +34,8 @@ pub struct Verifier {
     cache: Cache<String, Arc<Caller>>,
     /// Keys whose last use was stamped recently (so stamps are written at most once a minute).
     stamped: Cache<String, ()>,
+    /// Bumped by every invalidation, so a load that raced with one is not cached.
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Verifier {
@@ -49,7 +51,12 @@ impl Verifier {
             .max_capacity(settings.cache_capacity)
             .time_to_live(Duration::from_secs(60))
             .build();
-        Self { store, cache, stamped }
+        Self {
+            store,
+            cache,
+            stamped,
+            generation: Arc::default(),
+        }
     }
 
     /// Verifies a presented key (or its absence).
@@ -62,8 +69,13 @@ impl Verifier {
         let caller = match self.cache.get(&hash) {
             Some(caller) => caller,
             None => {
+                use std::sync::atomic::Ordering;
+                let before = self.generation.load(Ordering::Acquire);
                 let caller = Arc::new(self.load(&hash).await?);
-                self.cache.insert(hash, caller.clone());
+                // A revoke, suspend or role change during the load may have made it stale: use it, don't keep it.
+                if self.generation.load(Ordering::Acquire) == before {
+                    self.cache.insert(hash, caller.clone());
+                }
                 caller
             }
         };
@@ -128,11 +140,13 @@ impl Verifier {
 
     /// Drops one key (by hash) from the cache.
     pub fn forget_key(&self, hash: &str) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.cache.invalidate(hash);
     }
 
     /// Drops every cached key of a user.
     pub fn forget_user(&self, user_id: &str) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let user_id = user_id.to_owned();
         let _ = self
             .cache
@@ -141,6 +155,7 @@ impl Verifier {
 
     /// Drops every cached key of a company.
     pub fn forget_company(&self, company_id: &str) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let company_id = company_id.to_owned();
         let _ = self
             .cache

@@ -24,6 +24,20 @@ enum Scenario {
     UsersMe,
     /// Many companies touched once, then idle eviction: RSS before / peak / after, cold first-request latency.
     Tenants,
+    /// MCP `tools/list`.
+    ToolsList,
+    /// MCP `tools/call filter_entity` on contacts: one relationship filter and one custom-column filter, page 25.
+    Filter,
+    /// The same query through REST `POST /api/v1/contacts/search`.
+    RestSearch,
+    /// REST search without filters: first page of 25 with the total.
+    Unfiltered,
+    /// MCP `create_contacts` with one item per call.
+    Create1,
+    /// MCP `create_contacts` with 100 items per call.
+    Create100,
+    /// The `filter` query and a one-contact create run directly on the embedded engine, in process: the ceiling.
+    Raw,
 }
 
 #[derive(Debug, Parser)]
@@ -40,6 +54,9 @@ struct Args {
     /// Companies for the `tenants` scenario.
     #[arg(long, default_value_t = 10_000)]
     companies: usize,
+    /// Contacts seeded for the filter / search scenarios.
+    #[arg(long, default_value_t = 10_000)]
+    contacts: usize,
     /// Cold first requests timed in the `tenants` scenario.
     #[arg(long, default_value_t = 200)]
     cold_samples: usize,
@@ -215,8 +232,33 @@ fn parse_wrk(output: &str) -> anyhow::Result<WrkResult> {
     })
 }
 
+/// A wrk Lua script that POSTs a JSON body with an API key.
+fn post_script(body: &Value, key: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let mut file = tempfile::NamedTempFile::new()?;
+    let lua_string = |text: &str| format!("{text:?}");
+    writeln!(file, "wrk.method = \"POST\"")?;
+    writeln!(file, "wrk.body = {}", lua_string(&body.to_string()))?;
+    writeln!(file, "wrk.headers[\"Content-Type\"] = \"application/json\"")?;
+    writeln!(file, "wrk.headers[\"x-api-key\"] = {}", lua_string(key))?;
+    Ok(file)
+}
+
 fn wrk(url: &str, connections: u32, duration: u64, headers: &[(&str, &str)]) -> anyhow::Result<WrkResult> {
+    wrk_with(url, connections, duration, headers, None)
+}
+
+fn wrk_with(
+    url: &str,
+    connections: u32,
+    duration: u64,
+    headers: &[(&str, &str)],
+    script: Option<&std::path::Path>,
+) -> anyhow::Result<WrkResult> {
     let mut command = Command::new("wrk");
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
     command.args([
         "--latency",
         "-t",
@@ -247,19 +289,361 @@ async fn users_me(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     for &connections in &args.connections {
         let result = wrk(&url, connections, args.duration, &[("x-api-key", &key)])?;
-        rows.push(Row {
-            scenario: "users-me".into(),
-            connections,
-            requests_per_sec: result.requests_per_sec,
-            p50_ms: result.p50_ms,
-            p90_ms: result.p90_ms,
-            p99_ms: result.p99_ms,
-            errors: result.errors,
-            server_peak_rss_mb: server.rss_mb().1,
-            note: String::new(),
-        });
+        rows.push(row("users-me", connections, &result, server.rss_mb().1, String::new()));
     }
     Ok(rows)
+}
+
+/// A seeded company: key, an organization id, a select option id, its column id.
+struct Seeded {
+    key: String,
+    org: String,
+    column: String,
+    option: String,
+}
+
+/// Seeds `contacts` contacts over 100 organizations with a 3-option single-select column, 100 per request.
+async fn seed(server: &Server, contacts: usize) -> anyhow::Result<Seeded> {
+    let client = reqwest::Client::new();
+    let (_, key) = server.create_company(&client, "Bench").await?;
+    let post = |path: &str, body: Value| {
+        client
+            .post(format!("{}{path}", server.base))
+            .header("x-api-key", key.clone())
+            .json(&body)
+            .send()
+    };
+    let column: Value = post(
+        "/api/v1/custom-columns",
+        json!({"entityType": "contact", "type": "singleSelect", "label": "Stage",
+               "options": {"options": [{"label": "Lead"}, {"label": "Customer"}, {"label": "Lost"}]}}),
+    )
+    .await?
+    .json()
+    .await?;
+    let column_id = column["id"].as_str().context("column id")?.to_owned();
+    let options: Vec<String> = column["options"]["options"]
+        .as_array()
+        .context("options")?
+        .iter()
+        .filter_map(|o| o["value"].as_str().map(str::to_owned))
+        .collect();
+    let orgs: Vec<Value> = (0..100)
+        .map(|i| json!({"name": format!("Organization {i:03}")}))
+        .collect();
+    let created: Vec<Value> = post("/api/v1/organizations/many", json!({"organizations": orgs}))
+        .await?
+        .json()
+        .await?;
+    let org_ids: Vec<String> = created
+        .iter()
+        .filter_map(|o| o["id"].as_str().map(str::to_owned))
+        .collect();
+    let started = Instant::now();
+    let batches: Vec<anyhow::Result<()>> = futures::stream::iter((0..contacts).step_by(100))
+        .map(|start| {
+            let items: Vec<Value> = (start..(start + 100).min(contacts))
+                .map(|i| {
+                    json!({"firstName": format!("First{i}"), "lastName": format!("Last{}", i % 997),
+                    "emails": [format!("person{i}@example.com")], "organizationIds": [org_ids[i % org_ids.len()]],
+                    "customFieldValues": [{"columnId": column_id, "value": options[i % options.len()]}]})
+                })
+                .collect();
+            let request = post("/api/v1/contacts/many", json!({"contacts": items}));
+            async move {
+                let response = request.await?;
+                if response.status() != 201 {
+                    bail!("seeding answered {}", response.status());
+                }
+                Ok(())
+            }
+        })
+        .buffer_unordered(2)
+        .collect()
+        .await;
+    batches.into_iter().collect::<anyhow::Result<()>>()?;
+    eprintln!("seeded {contacts} contacts in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(Seeded {
+        key,
+        org: org_ids[0].clone(),
+        column: column_id,
+        option: options[1].clone(),
+    })
+}
+
+fn row(scenario: &str, connections: u32, result: &WrkResult, rss: f64, note: String) -> Row {
+    Row {
+        scenario: scenario.to_owned(),
+        connections,
+        requests_per_sec: result.requests_per_sec,
+        p50_ms: result.p50_ms,
+        p90_ms: result.p90_ms,
+        p99_ms: result.p99_ms,
+        errors: result.errors,
+        server_peak_rss_mb: rss,
+        note,
+    }
+}
+
+/// POST scenarios driven by a body (MCP or REST).
+async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
+    let server = Server::start(binary, &[]).await?;
+    let needs_data = matches!(
+        args.scenario,
+        Scenario::Filter | Scenario::RestSearch | Scenario::Unfiltered
+    );
+    let seeded = if needs_data {
+        seed(&server, args.contacts).await?
+    } else {
+        let (_, key) = server.create_company(&reqwest::Client::new(), "Bench").await?;
+        Seeded {
+            key,
+            org: String::new(),
+            column: String::new(),
+            option: String::new(),
+        }
+    };
+    let filters = json!([
+        {"field": "organizationIds", "operator": "in", "value": [seeded.org]},
+        {"field": seeded.column, "operator": "in", "value": [seeded.option]}
+    ]);
+    let mcp = format!("{}/api/v1/mcp", server.base);
+    let tool = |name: &str, arguments: Value| json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
+    let contact = |i: usize| json!({"firstName": format!("New{i}"), "lastName": "Bench", "emails": [format!("new{i}@example.com")]});
+    let (name, url, body) = match args.scenario {
+        Scenario::ToolsList => (
+            "tools-list",
+            mcp,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        ),
+        Scenario::Filter => (
+            "filter",
+            mcp,
+            tool(
+                "filter_entity",
+                json!({"entity": "contact", "filters": filters, "pageSize": 25}),
+            ),
+        ),
+        Scenario::RestSearch => (
+            "rest-search",
+            format!("{}/api/v1/contacts/search", server.base),
+            json!({"filters": filters, "pagination": {"page": 1, "pageSize": 25}}),
+        ),
+        Scenario::Unfiltered => (
+            "unfiltered",
+            format!("{}/api/v1/contacts/search", server.base),
+            json!({"pagination": {"page": 1, "pageSize": 25}}),
+        ),
+        Scenario::Create1 => (
+            "create-1",
+            mcp,
+            tool("create_contacts", json!({"contacts": [contact(0)]})),
+        ),
+        Scenario::Create100 => (
+            "create-100",
+            mcp,
+            tool(
+                "create_contacts",
+                json!({"contacts": (0..100).map(contact).collect::<Vec<_>>()}),
+            ),
+        ),
+        _ => bail!("not a POST scenario"),
+    };
+    // One check request so a broken setup fails loudly instead of measuring errors.
+    let check: Value = reqwest::Client::new()
+        .post(&url)
+        .header("x-api-key", &seeded.key)
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    if check.get("error").is_some() || check["result"]["isError"] == true || check.get("code").is_some() {
+        bail!("the scenario's request fails: {check}");
+    }
+    let script = post_script(&body, &seeded.key)?;
+    let note = if needs_data {
+        format!(
+            "{} contacts, total {}",
+            args.contacts,
+            check["pagination"]["total"]
+                .as_u64()
+                .or(check["result"]["structuredContent"]["total"].as_u64())
+                .unwrap_or(0)
+        )
+    } else {
+        String::new()
+    };
+    let mut rows = Vec::new();
+    for &connections in &args.connections {
+        let result = wrk_with(&url, connections, args.duration, &[], Some(script.path()))?;
+        rows.push(row(name, connections, &result, server.rss_mb().1, note.clone()));
+    }
+    Ok(rows)
+}
+
+/// Runs `work` in a closed loop on `connections` tasks for `duration` seconds; returns latencies in ms.
+async fn closed_loop<F, Fut>(connections: u32, duration: u64, work: F) -> (Vec<f64>, u64)
+where
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(duration);
+    let tasks: Vec<_> = (0..connections)
+        .map(|task| {
+            let work = work.clone();
+            tokio::spawn(async move {
+                let (mut latencies, mut errors, mut n) = (Vec::new(), 0u64, 0u64);
+                while Instant::now() < deadline {
+                    let start = Instant::now();
+                    if !work(u64::from(task) * 1_000_000_000 + n).await {
+                        errors += 1;
+                    }
+                    latencies.push(start.elapsed().as_secs_f64() * 1000.0);
+                    n += 1;
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        if let Ok((latencies, e)) = task.await {
+            all.extend(latencies);
+            errors += e;
+        }
+    }
+    all.sort_by(f64::total_cmp);
+    (all, errors)
+}
+
+/// The filter query and single creates straight on the embedded engine (no HTTP, auth or actor).
+async fn raw(args: &Args) -> anyhow::Result<Vec<Row>> {
+    use customermates::crm::Entity;
+    use customermates::crm::access::{Access, Scope};
+    use customermates::crm::custom::{Column, ColumnType};
+    use customermates::crm::query::{QueryInput, compile};
+    let dir = tempfile::tempdir()?;
+    let db = surrealdb::engine::any::connect(format!("surrealkv://{}", dir.path().join("raw").display())).await?;
+    db.query("DEFINE NAMESPACE IF NOT EXISTS bench; USE NS bench; DEFINE DATABASE IF NOT EXISTS raw;")
+        .await?
+        .check()?;
+    db.use_ns("bench").use_db("raw").await?;
+    customermates::store::migrate::ensure(&db, &customermates::store::migrate::TENANT).await?;
+    let column_id = uuid::Uuid::new_v4().to_string();
+    let options: Vec<String> = (0..3).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let orgs: Vec<String> = (0..100).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    customermates::store::run(
+        &db,
+        "FOR $o IN $orgs { CREATE type::record('organization', $o) SET name = 'Org'; }",
+        json!({"orgs": orgs}),
+    )
+    .await?;
+    let started = Instant::now();
+    for start in (0..args.contacts).step_by(1000) {
+        let rows: Vec<Value> = (start..(start + 1000).min(args.contacts))
+            .map(|i| json!({"id": uuid::Uuid::new_v4().to_string(), "first": format!("First{i}"), "last": format!("Last{}", i % 997),
+                "org": orgs[i % orgs.len()], "stage": options[i % 3]}))
+            .collect();
+        let sql = "FOR $c IN $rows {
+            LET $r = type::record('contact', $c.id);
+            CREATE $r SET firstName = $c.first, lastName = $c.last, customFields = {}, emails = [];
+            UPDATE $r SET customFields[$column] = $c.stage;
+            RELATE $r->works_at->(type::record('organization', $c.org));
+        }";
+        customermates::store::run(&db, sql, json!({"rows": rows, "column": column_id})).await?;
+    }
+    eprintln!(
+        "raw: seeded {} contacts in {:.1}s",
+        args.contacts,
+        started.elapsed().as_secs_f64()
+    );
+    let option_json: Vec<Value> = options.iter().map(|o| json!({"value": o, "label": o})).collect();
+    let column = Column {
+        id: column_id.clone(),
+        label: "Stage".into(),
+        entity_type: Entity::Contact,
+        kind: ColumnType::SingleSelect,
+        options: Some(json!({"options": option_json})),
+    };
+    let role = customermates::domain::Role {
+        id: "r".into(),
+        name: "Admin".into(),
+        description: None,
+        is_system_role: true,
+        permissions: vec![],
+    };
+    let access = Access {
+        user_id: "bench".into(),
+        role: Some(role),
+    };
+    let input: QueryInput = serde_json::from_value(json!({
+        "filters": [{"field": "organizationIds", "operator": "in", "value": [orgs[0]]}, {"field": column_id, "operator": "in", "value": [options[1]]}],
+        "pagination": {"page": 1, "pageSize": 25}
+    }))?;
+    let compiled =
+        compile(Entity::Contact, &input, &[column], &access, Scope::All).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let vars = Value::Object(compiled.vars.clone());
+    let sql = std::sync::Arc::new(compiled.sql.clone());
+    let mut rows = Vec::new();
+    for &connections in &args.connections {
+        let (db, sql, vars) = (db.clone(), sql.clone(), vars.clone());
+        let (latencies, errors) = closed_loop(connections, args.duration, move |_| {
+            let (db, sql, vars) = (db.clone(), sql.clone(), vars.clone());
+            async move { customermates::store::run(&db, &sql, vars).await.is_ok() }
+        })
+        .await;
+        rows.push(raw_row(
+            "raw-filter",
+            connections,
+            args.duration,
+            &latencies,
+            errors,
+            format!("{} contacts", args.contacts),
+        ));
+    }
+    for &connections in &args.connections {
+        let db = db.clone();
+        let (latencies, errors) = closed_loop(connections, args.duration, move |n| {
+            let db = db.clone();
+            async move {
+                let vars = json!({"id": uuid::Uuid::new_v4().to_string(), "first": format!("New{n}")});
+                customermates::store::run(
+                    &db,
+                    "CREATE type::record('contact', $id) SET firstName = $first, lastName = 'Bench', emails = []",
+                    vars,
+                )
+                .await
+                .is_ok()
+            }
+        })
+        .await;
+        rows.push(raw_row(
+            "raw-create-1",
+            connections,
+            args.duration,
+            &latencies,
+            errors,
+            "surrealkv, one CREATE per call".into(),
+        ));
+    }
+    Ok(rows)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn raw_row(scenario: &str, connections: u32, duration: u64, latencies: &[f64], errors: u64, note: String) -> Row {
+    Row {
+        scenario: scenario.to_owned(),
+        connections,
+        requests_per_sec: latencies.len() as f64 / duration as f64,
+        p50_ms: percentile(latencies, 0.5),
+        p90_ms: percentile(latencies, 0.9),
+        p99_ms: percentile(latencies, 0.99),
+        errors,
+        server_peak_rss_mb: 0.0,
+        note,
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -381,6 +765,8 @@ async fn main() -> anyhow::Result<()> {
     let rows = match args.scenario {
         Scenario::UsersMe => users_me(&args, &binary).await?,
         Scenario::Tenants => tenants(&args, &binary).await?,
+        Scenario::Raw => raw(&args).await?,
+        _ => posted(&args, &binary).await?,
     };
     print_table(&rows);
     std::fs::write(&args.json, serde_json::to_string_pretty(&rows)?)?;

@@ -18,73 +18,69 @@ pub async fn list(db: &impl Db) -> StoreResult<Vec<Column>> {
     .await
 }
 
-/// Backfills a single-select default into records without a value.
-async fn backfill(db: &impl Db, column: &Column) -> StoreResult<()> {
-    if let Some(default) = column.default_option() {
-        let sql = "UPDATE type::table($table) SET customFields[$column] = $default WHERE customFields[$column] = NONE";
-        run(
-            db,
-            sql,
-            json!({"table": column.entity_type.table(), "column": column.id, "default": default}),
-        )
-        .await?;
-    }
-    Ok(())
-}
+const BACKFILL: &str = "UPDATE type::table($table) SET customFields[$column] = $default WHERE customFields[$column] = NONE AND $default != NONE";
 
-/// Stores a new column and backfills its default.
+/// Stores a new column and backfills its single-select default, in one transaction.
 pub async fn create(db: &impl Db, column: &Column) -> StoreResult<()> {
     let mut content = json!({"label": column.label, "entityType": column.entity_type, "type": column.kind});
     if let Some(options) = &column.options {
         content["options"] = options.clone();
     }
-    run(
-        db,
-        "CREATE type::record('custom_column', $id) CONTENT $content",
-        json!({"id": column.id, "content": content}),
-    )
-    .await?;
-    backfill(db, column).await
+    let mut vars =
+        json!({"id": column.id, "content": content, "table": column.entity_type.table(), "column": column.id});
+    if let Some(default) = column.default_option() {
+        vars["default"] = json!(default);
+    }
+    let sql = format!(
+        "BEGIN TRANSACTION; CREATE type::record('custom_column', $id) CONTENT $content; {BACKFILL}; COMMIT TRANSACTION;"
+    );
+    run(db, &sql, vars).await?;
+    Ok(())
 }
 
-/// Stores a changed column. For single-select columns, values whose option disappeared move to the default
-/// option (or are removed when there is none), then the default is backfilled.
+/// Stores a changed column, in one transaction. For single-select columns, values whose option disappeared move
+/// to the default option (or are removed when there is none), then the default is backfilled.
 pub async fn update(db: &impl Db, column: &Column) -> StoreResult<()> {
-    let mut vars = json!({"id": column.id, "label": column.label});
-    let sql = match &column.options {
+    let mut vars =
+        json!({"id": column.id, "label": column.label, "table": column.entity_type.table(), "column": column.id});
+    let mut statements = vec!["BEGIN TRANSACTION".to_owned()];
+    statements.push(match &column.options {
         Some(options) => {
             vars["options"] = options.clone();
             "UPDATE type::record('custom_column', $id) SET label = $label, options = $options, updatedAt = time::now()"
+                .into()
         }
-        None => "UPDATE type::record('custom_column', $id) SET label = $label, options = NONE, updatedAt = time::now()",
-    };
-    run(db, sql, vars).await?;
+        None => "UPDATE type::record('custom_column', $id) SET label = $label, options = NONE, updatedAt = time::now()"
+            .into(),
+    });
     if column.kind == ColumnType::SingleSelect {
         let values: Vec<String> = column.select_options().into_iter().map(|(v, _)| v).collect();
-        let vars = json!({"table": column.entity_type.table(), "column": column.id, "values": values});
+        vars["values"] = json!(values);
+        let stale = "customFields[$column] != NONE AND customFields[$column] NOT IN $values";
         match column.default_option() {
             Some(default) => {
-                let mut vars = vars;
                 vars["default"] = json!(default);
-                let sql = "UPDATE type::table($table) SET customFields[$column] = $default
-                           WHERE customFields[$column] != NONE AND customFields[$column] NOT IN $values";
-                run(db, sql, vars).await?;
+                statements.push(format!(
+                    "UPDATE type::table($table) SET customFields[$column] = $default WHERE {stale}"
+                ));
+                statements.push(BACKFILL.to_owned());
             }
-            None => {
-                let sql = "UPDATE type::table($table) SET customFields = object::remove(customFields, $column)
-                           WHERE customFields[$column] != NONE AND customFields[$column] NOT IN $values";
-                run(db, sql, vars).await?;
-            }
+            None => statements.push(format!(
+                "UPDATE type::table($table) SET customFields = object::remove(customFields, $column) WHERE {stale}"
+            )),
         }
-        backfill(db, column).await?;
     }
+    statements.push("COMMIT TRANSACTION".to_owned());
+    run(db, &statements.join(";\n"), vars).await?;
     Ok(())
 }
 
 /// Deletes a column and all its values.
 pub async fn delete(db: &impl Db, column: &Column) -> StoreResult<()> {
-    let sql = "UPDATE type::table($table) SET customFields = object::remove(customFields, $column) WHERE customFields[$column] != NONE;
-               DELETE type::record('custom_column', $column);";
+    let sql = "BEGIN TRANSACTION;
+               UPDATE type::table($table) SET customFields = object::remove(customFields, $column) WHERE customFields[$column] != NONE;
+               DELETE type::record('custom_column', $column);
+               COMMIT TRANSACTION;";
     run(
         db,
         sql,

@@ -193,11 +193,19 @@ impl Column {
             ColumnType::DateRange => range(value, |p| is_date(p) || is_datetime(p)),
             ColumnType::DateTimeRange => range(value, is_datetime),
         };
-        if ok {
-            Ok(value.to_owned())
-        } else {
-            Err(self.invalid_message())
+        if !ok {
+            return Err(self.invalid_message());
         }
+        // Date-like values are stored in one canonical form so that text order is time order.
+        Ok(match self.kind {
+            ColumnType::Date | ColumnType::DateTime => canonical(value),
+            ColumnType::DateRange | ColumnType::DateTimeRange => value
+                .split(',')
+                .map(|p| canonical(p.trim()))
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => value.to_owned(),
+        })
     }
 
     /// The reference's message for an invalid value of this column.
@@ -250,6 +258,17 @@ pub fn is_datetime(text: &str) -> bool {
     }
     DateTime::parse_from_rfc3339(text).is_ok()
         || (text.len() == 17 && DateTime::parse_from_rfc3339(&format!("{}:00Z", &text[..16])).is_ok())
+}
+
+/// A date stays `YYYY-MM-DD`; a datetime becomes RFC 3339 UTC with `Z` and seconds.
+fn canonical(text: &str) -> String {
+    if is_date(text) {
+        return text.to_owned();
+    }
+    instant(text).map_or_else(
+        || text.to_owned(),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    )
 }
 
 /// The instant a date or datetime text stands for (dates at midnight UTC), for comparisons.

@@ -374,10 +374,8 @@ pub fn parse_item(
                 set.insert("lastName".into(), json!(last));
             }
             match obj.get("emails") {
-                None => {}
-                Some(Value::Null) => {
-                    set.insert("emails".into(), json!([]));
-                }
+                // `null` leaves the emails as they are (the reference's rule); `[]` clears them.
+                None | Some(Value::Null) => {}
                 Some(Value::Array(items)) => {
                     let mut emails: Vec<String> = Vec::new();
                     for (j, item) in items.iter().enumerate() {

@@ -626,3 +626,95 @@ fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> (String, Stri
     b.fail("sortDescriptor.field".into(), "Sort field not found or not accessible.");
     (String::new(), "id".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn admin() -> Access {
+        let role = crate::domain::Role {
+            id: "r".into(),
+            name: "Admin".into(),
+            description: None,
+            is_system_role: true,
+            permissions: vec![],
+        };
+        Access {
+            user_id: "u".into(),
+            role: Some(role),
+        }
+    }
+
+    async fn plan(db: &surrealdb::Surreal<surrealdb::engine::any::Any>, compiled: &Compiled) -> String {
+        let select = compiled
+            .sql
+            .lines()
+            .find(|l| l.starts_with("SELECT"))
+            .unwrap()
+            .trim_end_matches(';');
+        let sql = format!("EXPLAIN {select}");
+        let results = crate::store::run(db, &sql, Value::Object(compiled.vars.clone()))
+            .await
+            .unwrap();
+        results.last().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn sorts_and_date_filters_on_indexed_fields_read_the_index() {
+        let db = surrealdb::engine::any::connect("mem://").await.unwrap();
+        db.query("DEFINE NAMESPACE t; USE NS t; DEFINE DATABASE d;")
+            .await
+            .unwrap();
+        db.use_ns("t").use_db("d").await.unwrap();
+        crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
+            .await
+            .unwrap();
+        let cases = [
+            (Entity::Contact, json!({}), "contact_name"),
+            (
+                Entity::Contact,
+                json!({"sortDescriptor": {"field": "createdAt", "direction": "desc"}}),
+                "contact_created",
+            ),
+            (
+                Entity::Deal,
+                json!({"sortDescriptor": {"field": "totalValue", "direction": "asc"}}),
+                "deal_total_value",
+            ),
+            (Entity::Task, json!({}), "task_updated"),
+            (
+                Entity::Organization,
+                json!({"filters": [{"field": "createdAt", "operator": "gte", "value": "2024-01-01"}], "sortDescriptor": {"field": "createdAt", "direction": "asc"}}),
+                "organization_created",
+            ),
+        ];
+        for (entity, input, index) in cases {
+            let input: QueryInput = serde_json::from_value(input).unwrap();
+            let compiled = compile(entity, &input, &[], &admin(), Scope::All).unwrap();
+            let plan = plan(&db, &compiled).await;
+            assert!(
+                plan.contains("IndexScan") && plan.contains(index),
+                "{entity:?} {input:?}: {plan}"
+            );
+        }
+    }
+
+    #[test]
+    fn user_values_are_bound_never_formatted_into_the_query() {
+        let hostile = "x'); REMOVE TABLE contact; --";
+        let input: QueryInput = serde_json::from_value(
+            json!({"searchTerm": hostile, "filters": [{"field": "emails", "operator": "equals", "value": hostile}]}),
+        )
+        .unwrap();
+        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All).unwrap();
+        assert!(!compiled.sql.contains("REMOVE"), "{}", compiled.sql);
+        assert!(
+            compiled
+                .vars
+                .values()
+                .any(|v| v.as_str().is_some_and(|s| s.contains("REMOVE TABLE")))
+        );
+    }
+}

@@ -451,6 +451,11 @@ impl Writer<'_> {
             }
         }
         self.write_outbox(tx, &events_out).await?;
+        // Events carry whole records; the caller only gets back what their role lets them read.
+        let mut records = records;
+        for record in &mut records {
+            visibility.apply(entity, record);
+        }
         Ok(Outcome {
             records,
             events: events_out,
@@ -531,9 +536,14 @@ impl Writer<'_> {
         visibility: &Visibility,
     ) -> Result<(), WriteError> {
         let record = json!({"table": entity.table(), "id": item.id});
-        if !item.set.is_empty() {
+        let mut set = item.set.clone();
+        if entity == Entity::Task && old["type"] != "custom" {
+            // System tasks keep their generated name.
+            set.remove("name");
+        }
+        if !set.is_empty() {
             let mut vars = record.clone();
-            vars["set"] = Value::Object(item.set.clone());
+            vars["set"] = Value::Object(set);
             run(tx, "UPDATE type::record($table, $id) MERGE $set", vars).await?;
         }
         match &item.notes {

@@ -388,7 +388,7 @@ impl ToolContext<'_> {
         let entity = entity(tool, args, "entity")?;
         let items = array(tool, args, "items", Some(100))?;
         let append = tool == "append_entity_notes";
-        let mut updates = Vec::with_capacity(items.len());
+        let mut pairs = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let id = item["id"]
                 .as_str()
@@ -396,37 +396,30 @@ impl ToolContext<'_> {
             let notes = item["notes"]
                 .as_str()
                 .ok_or_else(|| invalid_args(tool, format!("items[{i}].notes is required and must be a string")))?;
-            let text = if append {
-                if notes.trim().is_empty() {
-                    return Err(invalid_args(tool, format!("items[{i}].notes must not be empty")));
-                }
-                let uuid = uuid::Uuid::parse_str(id)
-                    .map_err(|_| invalid_args(tool, format!("items[{i}].id must be a UUID")))?;
-                let existing = self
-                    .tenant
-                    .get(entity, &[uuid.to_string()], &self.access())
-                    .await?
-                    .pop()
-                    .flatten();
-                let Some(existing) = existing else {
-                    return Err(Failure(format!("Validation error: {} {id} not found", entity.title())));
-                };
-                match existing["notes"].as_str() {
-                    Some(old) if !old.trim().is_empty() => format!("{old}\n\n{notes}"),
-                    _ => notes.to_owned(),
-                }
-            } else {
-                notes.to_owned()
-            };
-            updates.push(json!({"id": id, "notes": text}));
+            if append && notes.trim().is_empty() {
+                return Err(invalid_args(tool, format!("items[{i}].notes must not be empty")));
+            }
+            let id =
+                uuid::Uuid::parse_str(id).map_err(|_| invalid_args(tool, format!("items[{i}].id must be a UUID")))?;
+            pairs.push((id.to_string(), notes.to_owned()));
         }
+        if append {
+            let n = self
+                .tenant
+                .append_notes(self.access(), entity, pairs)
+                .await
+                .map_err(|e| match e {
+                    CrmError::NotFound(message) => Failure(format!("Validation error: {message}")),
+                    other => other.into(),
+                })?;
+            return Ok(message(format!("Appended notes on {}", plural_label(entity, n))));
+        }
+        let updates = pairs
+            .into_iter()
+            .map(|(id, notes)| json!({"id": id, "notes": notes}))
+            .collect();
         let n = self.update(entity, updates).await?;
-        let verb = if append {
-            "Appended notes on"
-        } else {
-            "Updated notes for"
-        };
-        Ok(message(format!("{verb} {}", plural_label(entity, n))))
+        Ok(message(format!("Updated notes for {}", plural_label(entity, n))))
     }
 
     async fn delete(&self, tool: &str, args: &Value) -> Outcome {

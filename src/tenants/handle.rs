@@ -269,6 +269,42 @@ impl TenantHandle {
         .await?
     }
 
+    /// Appends markdown to records' notes: reads and writes in one actor turn, so concurrent appends never
+    /// lose text. Each item is (id, text); the error names a record that is missing or not visible.
+    pub async fn append_notes(&self, access: Access, entity: Entity, items: Vec<(String, String)>) -> CrmResult<usize> {
+        self.write(move |shared| {
+            Box::pin(async move {
+                let columns = shared.load_columns().await?;
+                shared.load_seq().await?;
+                let company = Company {
+                    id: &shared.company_id,
+                    db: &shared.db,
+                    columns: &columns,
+                };
+                let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
+                let current = company.get(entity, &ids, &access).await?;
+                let mut updates = Vec::with_capacity(items.len());
+                for ((id, text), found) in items.iter().zip(current) {
+                    let Some(found) = found else {
+                        return Err(CrmError::NotFound(format!("{} {id} not found", entity.title())));
+                    };
+                    let notes = match found["notes"].as_str() {
+                        Some(old) if !old.trim().is_empty() => format!("{old}\n\n{text}"),
+                        _ => text.clone(),
+                    };
+                    updates.push(serde_json::json!({"id": id, "notes": notes}));
+                }
+                let request = WriteRequest::Update {
+                    entity,
+                    items: updates,
+                    nulls: crate::crm::input::Nulls::Refuse,
+                };
+                Ok(company.write(&access, &shared.seq, request).await?.records.len())
+            })
+        })
+        .await?
+    }
+
     /// Custom columns, optionally of one entity.
     pub async fn list_columns(&self, entity: Option<Entity>) -> CrmResult<Vec<Column>> {
         let columns = self.columns().await?;

@@ -32,6 +32,8 @@ struct Inner {
     store: Store,
     map: ActorMap,
     arbiters: Mutex<Vec<Arbiter>>,
+    /// Companies suspended or deleted while running: no actor is started for them.
+    closed: Mutex<std::collections::HashSet<String>>,
     next_arbiter: AtomicUsize,
     generation: AtomicU64,
     idle_timeout: Duration,
@@ -48,6 +50,7 @@ impl TenantRegistry {
                 store,
                 map: Arc::new(Mutex::new(HashMap::new())),
                 arbiters: Mutex::new(Vec::new()),
+                closed: Mutex::new(std::collections::HashSet::new()),
                 next_arbiter: AtomicUsize::new(0),
                 generation: AtomicU64::new(0),
                 idle_timeout: Duration::from_secs(settings.idle_timeout_secs),
@@ -61,6 +64,9 @@ impl TenantRegistry {
     /// The caller has already checked that the company exists and is active.
     #[tracing::instrument(skip_all, fields(company = %company_id))]
     pub async fn get(&self, company_id: &str) -> Result<TenantHandle, TenantError> {
+        if self.inner.closed.lock().contains(company_id) {
+            return Err(TenantError::Suspended);
+        }
         if let Some(handle) = self.running_handle(company_id) {
             return Ok(handle);
         }
@@ -133,6 +139,17 @@ impl TenantRegistry {
         if let Some(entry) = entry {
             let _ = entry.addr.send(Stop).await;
         }
+    }
+
+    /// Refuses new actors for a company (suspended or deleted) and stops the running one after its queued writes.
+    pub async fn close(&self, company_id: &str) {
+        self.inner.closed.lock().insert(company_id.to_owned());
+        self.evict(company_id).await;
+    }
+
+    /// Allows actors for a company again (resumed).
+    pub fn reopen(&self, company_id: &str) {
+        self.inner.closed.lock().remove(company_id);
     }
 
     /// How many company actors are running.

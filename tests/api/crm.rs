@@ -503,3 +503,28 @@ async fn search_pages_sort_and_count_with_a_stable_order() {
         json!({"path": "sortDescriptor.field", "message": "Sort field not found or not accessible."})
     );
 }
+
+#[actix_web::test]
+async fn emails_null_on_update_keeps_them_and_an_empty_list_clears_them() {
+    let app = spawn_app().await;
+    let c = app.create_company("Emails").await;
+    let contact = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "Ann", "emails": ["ann@x.example"]}),
+    )
+    .await;
+    let path = format!("/api/v1/contacts/{}", id(&contact));
+    let (_, kept) = call(
+        &app,
+        &c.key,
+        Method::PUT,
+        &path,
+        Some(json!({"emails": null, "lastName": "Lee"})),
+    )
+    .await;
+    assert_eq!(kept["emails"], json!(["ann@x.example"]));
+    let (_, cleared) = call(&app, &c.key, Method::PUT, &path, Some(json!({"emails": []}))).await;
+    assert_eq!(cleared["emails"], json!([]));
+}

@@ -660,3 +660,64 @@ async fn a_spent_quota_answers_tool_calls_with_the_wait_not_a_429() {
         "{body}"
     );
 }
+
+#[actix_web::test]
+async fn concurrent_appends_keep_every_note_and_profile_changes_reach_assignments() {
+    let app = spawn_app().await;
+    let c = app.create_company("Appends").await;
+    let contact = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "Ann", "userIds": [c.user_id]}),
+    )
+    .await;
+    let appends = (0..8).map(|i| {
+        let (app, key, contact) = (&app, c.key.clone(), id(&contact));
+        async move {
+            tool(
+                app,
+                &key,
+                "append_entity_notes",
+                json!({"entity": "contact", "items": [{"id": contact, "notes": format!("line {i}")}]}),
+            )
+            .await
+        }
+    });
+    for result in futures::future::join_all(appends).await {
+        assert_ne!(result["isError"], true, "{result}");
+    }
+    let got = tool(
+        &app,
+        &c.key,
+        "get_entities",
+        json!({"items": [{"entity": "contact", "id": id(&contact), "include": "withNotes"}]}),
+    )
+    .await;
+    let notes = got["structuredContent"]["items"][0]["notes"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..8 {
+        assert!(notes.contains(&format!("line {i}")), "line {i} lost: {notes}");
+    }
+
+    tool(
+        &app,
+        &c.key,
+        "update_my_profile",
+        json!({"firstName": "Renamed", "lastName": "Person", "country": "de"}),
+    )
+    .await;
+    let got = tool(
+        &app,
+        &c.key,
+        "get_entities",
+        json!({"items": [{"entity": "contact", "id": id(&contact)}]}),
+    )
+    .await;
+    assert_eq!(
+        got["structuredContent"]["items"][0]["contact"]["users"][0]["firstName"],
+        "Renamed"
+    );
+}

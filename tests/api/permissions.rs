@@ -198,3 +198,45 @@ async fn roles_are_managed_by_admins_and_protected() {
     assert_eq!(status, 200);
     assert_eq!(users["pagination"]["total"], 2);
 }
+
+#[actix_web::test]
+async fn write_responses_hide_linked_records_the_caller_cannot_read() {
+    let app = spawn_app().await;
+    let c = app.create_company("Hidden").await;
+    let role = json!({"name": "NoDeals", "description": "contacts only", "permissions": {"contacts": {"canManage": "yes", "readAccess": "all"}}});
+    let (_, role) = call(&app, &c.key, Method::POST, "/api/v1/roles", Some(role)).await;
+    let (_, key) = app.create_user_with_key(&c.id, json!({"roleId": role["id"]})).await;
+    let deal = create(&app, &c.key, "deals", json!({"name": "Secret deal"})).await;
+    let contact = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "Ann", "dealIds": [id(&deal)]}),
+    )
+    .await;
+
+    let (status, updated) = call(
+        &app,
+        &key,
+        Method::PUT,
+        &format!("/api/v1/contacts/{}", id(&contact)),
+        Some(json!({"lastName": "Lee"})),
+    )
+    .await;
+
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["deals"], json!([]), "deals are not readable for this role");
+    let (_, admin_view) = call(
+        &app,
+        &c.key,
+        Method::GET,
+        &format!("/api/v1/contacts/{}", id(&contact)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        admin_view["contact"]["deals"].as_array().unwrap().len(),
+        1,
+        "and the link itself is untouched"
+    );
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the official MCP Python SDK against a freshly started server (both header styles).
+# Runs the official MCP Python SDK against a freshly started server (both header styles), then validates the
+# server's OpenAPI document with openapi-spec-validator.
 # Usage: tests/mcp_client/run.sh <path-to-customermates-binary>
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -8,7 +9,7 @@ venv="${MCP_CLIENT_VENV:-$HOME/.cache/customermates-mcp-venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check "mcp>=1.9,<2"
+"$venv/bin/pip" install --quiet --disable-pip-version-check "mcp>=1.9,<2" "openapi-spec-validator>=0.7,<1"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 token="client-test-admin-token"
@@ -27,3 +28,5 @@ key() {
 }
 "$venv/bin/python" "$here/client_test.py" "http://127.0.0.1:$port/api/v1/mcp" "$(key header)" x-api-key
 "$venv/bin/python" "$here/client_test.py" "http://127.0.0.1:$port/api/v1/mcp" "$(key bearer)" bearer
+# The same server's OpenAPI document, checked by an independent OpenAPI 3.1 validator.
+"$venv/bin/python" "$here/../openapi/validate.py" "http://127.0.0.1:$port"
