@@ -33,8 +33,10 @@ enum Scenario {
     /// REST search without filters: first page of 25 with the total.
     Unfiltered,
     /// MCP `create_contacts` with one item per call.
+    #[value(name = "create-1")]
     Create1,
     /// MCP `create_contacts` with 100 items per call.
+    #[value(name = "create-100")]
     Create100,
     /// The `filter` query and a one-contact create run directly on the embedded engine, in process: the ceiling.
     Raw,

@@ -199,12 +199,21 @@ impl Builder<'_> {
 
     /// A record-id set from the relation's far ends, following their edges back to this entity.
     fn reached_from(&mut self, relation: &Relation, ids: Vec<String>) -> String {
-        let values = self.bind(json!(ids));
+        // One traversal expression per id (each id a bound parameter). Mapping a closure over an array of ids
+        // measured ~65x slower than these plain traversals on SurrealDB 3.3.
         let table = self.bind(json!(relation.target.table()));
+        let path = relation.reverse_path(self.entity);
+        let parts: Vec<String> = ids
+            .into_iter()
+            .map(|id| {
+                let v = self.bind(json!(id));
+                format!("(type::record({table}, {v})){path}")
+            })
+            .collect();
         let set = format!("s{}", self.lets.len());
         self.lets.push(format!(
-            "LET ${set} = array::distinct(array::flatten({values}.map(|$x| (type::record({table}, $x)){})));",
-            relation.reverse_path(self.entity)
+            "LET ${set} = array::distinct(array::flatten([{}]));",
+            parts.join(", ")
         ));
         format!("${set}")
     }
