@@ -38,6 +38,10 @@ enum Scenario {
     /// MCP `create_contacts` with 100 items per call.
     #[value(name = "create-100")]
     Create100,
+    /// MCP `get_entities` with 10 mixed ids (contacts and organizations).
+    GetEntities,
+    /// MCP `search_all_entities` over the five entity types.
+    SearchAll,
     /// The `filter` query and a one-contact create run directly on the embedded engine, in process: the ceiling.
     Raw,
 }
@@ -392,7 +396,7 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let server = Server::start(binary, &[]).await?;
     let needs_data = matches!(
         args.scenario,
-        Scenario::Filter | Scenario::RestSearch | Scenario::Unfiltered
+        Scenario::Filter | Scenario::RestSearch | Scenario::Unfiltered | Scenario::GetEntities | Scenario::SearchAll
     );
     let seeded = if needs_data {
         seed(&server, args.contacts).await?
@@ -448,6 +452,28 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
                 "create_contacts",
                 json!({"contacts": (0..100).map(contact).collect::<Vec<_>>()}),
             ),
+        ),
+        Scenario::GetEntities => {
+            let client = reqwest::Client::new();
+            let mut items: Vec<Value> = Vec::new();
+            for (plural, entity) in [("contacts", "contact"), ("organizations", "organization")] {
+                let page: Value = client
+                    .post(format!("{}/api/v1/{plural}/search", server.base))
+                    .header("x-api-key", &seeded.key)
+                    .json(&json!({"pagination": {"pageSize": 5}}))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                let found = page["items"].as_array().context("search items")?;
+                items.extend(found.iter().map(|r| json!({"entity": entity, "id": r["id"]})));
+            }
+            ("get-entities", mcp, tool("get_entities", json!({"items": items})))
+        }
+        Scenario::SearchAll => (
+            "search-all",
+            mcp,
+            tool("search_all_entities", json!({"searchTerm": "First12"})),
         ),
         _ => bail!("not a POST scenario"),
     };

@@ -721,3 +721,148 @@ async fn concurrent_appends_keep_every_note_and_profile_changes_reach_assignment
         "Renamed"
     );
 }
+
+#[actix_web::test]
+async fn every_tool_runs_its_main_path() {
+    let app = spawn_app().await;
+    let c = app.create_company("Every").await;
+    let k = &c.key;
+    let ok = |result: &Value, tool: &str| assert_ne!(result["isError"], true, "{tool}: {result}");
+    let mut ids = std::collections::HashMap::new();
+    for (tool_name, plural, item) in [
+        ("create_organizations", "organizations", json!({"name": "Org"})),
+        (
+            "create_contacts",
+            "contacts",
+            json!({"firstName": "Ann", "lastName": ""}),
+        ),
+        ("create_services", "services", json!({"name": "Svc", "amount": 10})),
+        ("create_deals", "deals", json!({"name": "Deal"})),
+        ("create_tasks", "tasks", json!({"name": "Task"})),
+    ] {
+        let result = tool(&app, k, tool_name, json!({plural: [item]})).await;
+        ok(&result, tool_name);
+        ids.insert(
+            plural,
+            result["structuredContent"]["items"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for (tool_name, plural, change) in [
+        ("update_organizations", "organizations", json!({"name": "Org 2"})),
+        ("update_contacts", "contacts", json!({"lastName": "Lee"})),
+        ("update_services", "services", json!({"amount": 12})),
+        (
+            "update_deals",
+            "deals",
+            json!({"services": [{"serviceId": ids["services"], "quantity": 2}]}),
+        ),
+        ("update_tasks", "tasks", json!({"contactIds": [ids["contacts"]]})),
+    ] {
+        let mut item = change;
+        item["id"] = json!(ids[plural]);
+        let result = tool(&app, k, tool_name, json!({plural: [item]})).await;
+        ok(&result, tool_name);
+        assert!(
+            text(&result).starts_with("Updated 1 "),
+            "{tool_name}: {}",
+            text(&result)
+        );
+    }
+    let deal = tool(
+        &app,
+        k,
+        "get_entities",
+        json!({"items": [{"entity": "deal", "id": ids["deals"]}]}),
+    )
+    .await;
+    assert_eq!(deal["structuredContent"]["items"][0]["deal"]["totalValue"], 24.0);
+
+    let config = tool(&app, k, "get_entity_configuration", json!({"entity": "deal"})).await;
+    ok(&config, "get_entity_configuration");
+    assert!(
+        config["structuredContent"]["filterableFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["field"] == "serviceIds")
+    );
+
+    let mut columns = Vec::new();
+    for (kind, extra) in [
+        ("plain", json!({})),
+        ("date", json!({"displayFormat": "numericalLong"})),
+        ("datetime", json!({})),
+        ("date_range", json!({})),
+        ("datetime_range", json!({})),
+        ("currency", json!({"currency": "usd"})),
+        (
+            "single_select",
+            json!({"options": [{"label": "A", "color": "info", "isDefault": false, "index": 0}]}),
+        ),
+        ("link", json!({"color": "info", "allowMultiple": false})),
+        ("email", json!({"color": "info", "allowMultiple": true})),
+        ("phone", json!({"color": "info", "allowMultiple": false})),
+    ] {
+        let mut args = extra.clone();
+        args["entityType"] = json!("organization");
+        args["label"] = json!(kind);
+        let created = tool(&app, k, &format!("create_{kind}_custom_column"), args).await;
+        ok(&created, kind);
+        let id = created["structuredContent"]["id"].as_str().unwrap().to_owned();
+        let mut change = extra;
+        change["id"] = json!(id);
+        change["label"] = json!(format!("{kind} renamed"));
+        if kind == "single_select" {
+            change["options"] = json!([{"label": "B", "color": "success", "isDefault": true, "index": 0}]);
+        }
+        let updated = tool(&app, k, &format!("update_{kind}_custom_column"), change).await;
+        ok(&updated, kind);
+        assert_eq!(updated["structuredContent"]["label"], format!("{kind} renamed"));
+        columns.push((kind, id));
+    }
+    let listed = tool(&app, k, "list_custom_columns", json!({})).await;
+    assert_eq!(listed["structuredContent"]["items"].as_array().unwrap().len(), 10);
+    let plain = &columns[0].1;
+    let set = tool(&app, k, "update_entity_custom_fields", json!({"entity": "organization", "items": [{"id": ids["organizations"], "customFieldValues": [{"columnId": plain, "value": "hello"}]}]})).await;
+    assert_eq!(text(&set), "Updated custom fields on 1 organization(s)");
+    let bad = tool(&app, k, "update_entity_custom_fields", json!({"entity": "organization", "items": [{"id": ids["organizations"], "customFieldValues": [{"columnId": columns[7].1, "value": "not a url"}]}]})).await;
+    assert_eq!(bad["isError"], true);
+    assert!(text(&bad).contains("The URL value is invalid"), "{}", text(&bad));
+    let removed = tool(&app, k, "delete_custom_column", json!({"id": plain})).await;
+    assert_eq!(text(&removed), format!("Deleted custom column {plain}"));
+    let gone = tool(&app, k, "delete_custom_column", json!({"id": plain})).await;
+    assert_eq!(gone["isError"], true);
+
+    for (entity, plural) in [
+        ("task", "tasks"),
+        ("deal", "deals"),
+        ("service", "services"),
+        ("contact", "contacts"),
+        ("organization", "organizations"),
+    ] {
+        let deleted = tool(
+            &app,
+            k,
+            "delete_entities",
+            json!({"entity": entity, "ids": [ids[plural]]}),
+        )
+        .await;
+        assert_eq!(text(&deleted), format!("Deleted 1 {entity}(s)"));
+    }
+    let again = tool(
+        &app,
+        k,
+        "delete_entities",
+        json!({"entity": "contact", "ids": [ids["contacts"]]}),
+    )
+    .await;
+    assert_eq!(again["isError"], true);
+    assert!(
+        text(&again).contains("Contact ID not found or not accessible.\n  → at ids[0]"),
+        "{}",
+        text(&again)
+    );
+}
