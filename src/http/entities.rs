@@ -14,6 +14,7 @@ use crate::crm::access::Access;
 use crate::crm::input::Nulls;
 use crate::crm::query::QueryInput;
 use crate::crm::service::{CrmError, WriteRequest};
+use crate::crm::write::Outcome;
 use crate::error::{ApiError, Code, ErrorDetail};
 use crate::tenants::TenantHandle;
 
@@ -45,6 +46,20 @@ pub fn access(caller: &crate::auth::Caller) -> Access {
 
 async fn tenant(app: &AppState, caller: &crate::auth::Caller) -> Result<TenantHandle, ApiError> {
     Ok(app.tenants.get(&caller.company.id).await?)
+}
+
+/// Runs a write for a batch route.
+async fn apply(app: &AppState, caller: &crate::auth::Caller, request: WriteRequest) -> Result<Outcome, ApiError> {
+    Ok(tenant(app, caller).await?.apply(access(caller), request).await?)
+}
+
+/// Runs a write for a single-record route (missing record → 404, paths without the batch prefix).
+async fn apply_one(app: &AppState, caller: &crate::auth::Caller, request: WriteRequest) -> Result<Outcome, ApiError> {
+    tenant(app, caller)
+        .await?
+        .apply(access(caller), request)
+        .await
+        .map_err(single)
 }
 
 /// The batch array of a `{"<plural>": [...]}` body.
@@ -86,11 +101,7 @@ async fn create_one(
         items: vec![body.into_inner()],
         nulls: Nulls::Clear,
     };
-    let outcome = tenant(&app, &caller)
-        .await?
-        .apply(access(&caller), request)
-        .await
-        .map_err(single)?;
+    let outcome = apply_one(&app, &caller, request).await?;
     Ok(HttpResponse::Created().json(outcome.records.into_iter().next()))
 }
 
@@ -107,7 +118,7 @@ async fn create_many(
         items,
         nulls: Nulls::Clear,
     };
-    let outcome = tenant(&app, &caller).await?.apply(access(&caller), request).await?;
+    let outcome = apply(&app, &caller, request).await?;
     Ok(HttpResponse::Created().json(outcome.records))
 }
 
@@ -124,7 +135,7 @@ async fn update_many(
         items,
         nulls: Nulls::Clear,
     };
-    let outcome = tenant(&app, &caller).await?.apply(access(&caller), request).await?;
+    let outcome = apply(&app, &caller, request).await?;
     Ok(HttpResponse::Ok().json(outcome.records))
 }
 
@@ -147,7 +158,7 @@ async fn delete_many(
         entity: **entity,
         ids: body.into_inner().ids,
     };
-    let outcome = tenant(&app, &caller).await?.apply(access(&caller), request).await?;
+    let outcome = apply(&app, &caller, request).await?;
     let ids: Vec<&Value> = outcome.records.iter().map(|d| &d["id"]).collect();
     Ok(HttpResponse::Ok().json(ids))
 }
@@ -224,11 +235,7 @@ async fn update_one(
         items: vec![item],
         nulls: Nulls::Clear,
     };
-    let outcome = tenant(&app, &caller)
-        .await?
-        .apply(access(&caller), request)
-        .await
-        .map_err(single)?;
+    let outcome = apply_one(&app, &caller, request).await?;
     Ok(HttpResponse::Ok().json(outcome.records.into_iter().next()))
 }
 
@@ -244,11 +251,7 @@ async fn delete_one(
         entity: **entity,
         ids: vec![id.clone()],
     };
-    tenant(&app, &caller)
-        .await?
-        .apply(access(&caller), request)
-        .await
-        .map_err(single)?;
+    apply_one(&app, &caller, request).await?;
     Ok(HttpResponse::Ok().json(id))
 }
 
@@ -278,11 +281,7 @@ async fn link_or_unlink(
         ids: body.ids,
         add,
     };
-    let outcome = tenant(app, caller)
-        .await?
-        .apply(access(caller), request)
-        .await
-        .map_err(single)?;
+    let outcome = apply_one(app, caller, request).await?;
     Ok(HttpResponse::Ok().json(outcome.records.into_iter().next()))
 }
 
