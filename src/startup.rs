@@ -86,6 +86,7 @@ impl Application {
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(http::server_timing))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .configure(http::configure(app_state.clone()))
         })

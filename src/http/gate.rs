@@ -132,3 +132,20 @@ impl FromRequest for Authenticated {
         }))
     }
 }
+
+/// Adds `Server-Timing: app;dur=<ms>` to every response: the time from routing to a ready response, so clients and
+/// benchmarks can tell server time from network time.
+pub async fn server_timing(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let mut response = next.call(req).await?;
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(value) = HeaderValue::from_str(&format!("app;dur={millis:.3}")) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("server-timing"), value);
+    }
+    Ok(response)
+}

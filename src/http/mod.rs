@@ -23,7 +23,7 @@ use crate::rate_limit::RateLimits;
 use crate::store::Store;
 use crate::tenants::TenantRegistry;
 
-pub use gate::Authenticated;
+pub use gate::{Authenticated, server_timing};
 
 /// Everything a request handler may need, shared by all workers.
 pub struct AppState {

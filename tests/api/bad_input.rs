@@ -130,3 +130,20 @@ async fn a_batch_with_one_bad_item_creates_nothing_and_names_the_item() {
     assert_eq!(error["details"][0]["path"], "contacts[1].emails[1]");
     assert_eq!(app.contacts(&company.key).await.1, 0);
 }
+
+#[actix_web::test]
+async fn every_response_says_how_long_the_server_took() {
+    let app = spawn_with(&[]).await;
+    for path in ["/healthz", "/api/v1/users/me", "/nowhere"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let timing = response
+            .headers()
+            .get("server-timing")
+            .expect("Server-Timing")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let millis: f64 = timing.strip_prefix("app;dur=").unwrap().parse().unwrap();
+        assert!(millis >= 0.0, "{path}: {timing}");
+    }
+}
