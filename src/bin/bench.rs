@@ -502,10 +502,30 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     } else {
         String::new()
     };
+    // `filter` also runs the same query through REST against the same server and data, interleaved per
+    // concurrency level, so the MCP ÷ REST ratio comes from one run.
+    let rest = (args.scenario == Scenario::Filter).then(|| {
+        let body = json!({"filters": filters, "pagination": {"page": 1, "pageSize": 25}});
+        (
+            format!("{}/api/v1/contacts/search", server.base),
+            post_script(&body, &seeded.key),
+        )
+    });
     let mut rows = Vec::new();
     for &connections in &args.connections {
         let result = wrk_with(&url, connections, args.duration, &[], Some(script.path()))?;
         rows.push(row(name, connections, &result, server.rss_mb().1, note.clone()));
+        if let Some((rest_url, rest_script)) = &rest {
+            let rest_script = rest_script.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let result = wrk_with(rest_url, connections, args.duration, &[], Some(rest_script.path()))?;
+            rows.push(row(
+                "rest-search (same server)",
+                connections,
+                &result,
+                server.rss_mb().1,
+                note.clone(),
+            ));
+        }
     }
     Ok(rows)
 }
