@@ -38,6 +38,8 @@ enum Scenario {
     /// MCP `create_contacts` with 100 items per call.
     #[value(name = "create-100")]
     Create100,
+    /// The reference's workload: MCP `filter_entity` on contacts, no filter, page 10 (use `--contacts 1000`).
+    Reference,
     /// MCP `get_entities` with 10 mixed ids (contacts and organizations).
     GetEntities,
     /// MCP `search_all_entities` over the five entity types.
@@ -396,7 +398,12 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let server = Server::start(binary, &[]).await?;
     let needs_data = matches!(
         args.scenario,
-        Scenario::Filter | Scenario::RestSearch | Scenario::Unfiltered | Scenario::GetEntities | Scenario::SearchAll
+        Scenario::Filter
+            | Scenario::Reference
+            | Scenario::RestSearch
+            | Scenario::Unfiltered
+            | Scenario::GetEntities
+            | Scenario::SearchAll
     );
     let seeded = if needs_data {
         seed(&server, args.contacts).await?
@@ -470,6 +477,11 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
             }
             ("get-entities", mcp, tool("get_entities", json!({"items": items})))
         }
+        Scenario::Reference => (
+            "reference",
+            mcp,
+            tool("filter_entity", json!({"entity": "contact", "pageSize": 10})),
+        ),
         Scenario::SearchAll => (
             "search-all",
             mcp,

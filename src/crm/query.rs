@@ -73,6 +73,10 @@ pub struct QueryInput {
     pub sort_descriptor: Option<SortDescriptor>,
     /// Which page.
     pub pagination: Option<PageRequest>,
+    /// Read only ids and names (for tools that list `{id, name}`), not whole records.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub brief: bool,
 }
 
 /// A field that can be filtered on, with its operators.
@@ -585,7 +589,11 @@ pub fn compile(
     let mut sql = b.lets.join("\n");
     sql.push_str(&format!(
         "\nSELECT {}{extra} FROM {source}{filter} ORDER BY {order} LIMIT $limit START $start;\n",
-        entity.projection()
+        if input.brief {
+            entity.brief_projection()
+        } else {
+            entity.projection()
+        }
     ));
     if unfiltered {
         sql.push_str("RETURN NONE;");

@@ -309,6 +309,16 @@ impl Entity {
         }
     }
 
+    /// A projection of only the id and the name fields, for lists of `{id, name}`.
+    #[must_use]
+    pub fn brief_projection(self) -> String {
+        match self {
+            Self::Contact => "record::id(id) AS uid, firstName, lastName".into(),
+            Self::Task => "record::id(id) AS uid, name, type".into(),
+            _ => "record::id(id) AS uid, name".into(),
+        }
+    }
+
     /// The SurrealQL projection building the raw DTO (the key comes back as `uid`).
     #[must_use]
     pub fn projection(self) -> String {

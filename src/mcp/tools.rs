@@ -236,6 +236,7 @@ impl ToolContext<'_> {
             search_term,
             sort_descriptor: sort,
             pagination: page,
+            brief: true,
         })
     }
 
@@ -317,6 +318,7 @@ impl ToolContext<'_> {
                     page: Some(1),
                     page_size: Some(limit),
                 }),
+                brief: true,
                 ..QueryInput::default()
             };
             let result = self.tenant.search(entity, &query, &self.access()).await?;
