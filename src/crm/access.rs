@@ -61,14 +61,18 @@ impl Access {
         }
     }
 
-    /// Requires read access (all or own) on an entity and returns the scope.
-    pub fn require_read(&self, entity: Entity) -> Result<Scope, String> {
-        let resource = entity.resource();
+    /// Requires read access (all or own) on a resource and returns the scope.
+    pub fn read_scope(&self, resource: Resource) -> Result<Scope, String> {
         self.require(Requirement::Any(&[
             perm(resource, Action::ReadAll),
             perm(resource, Action::ReadOwn),
         ]))?;
         Ok(self.scope(resource).unwrap_or(Scope::Own))
+    }
+
+    /// Requires read access (all or own) on an entity and returns the scope.
+    pub fn require_read(&self, entity: Entity) -> Result<Scope, String> {
+        self.read_scope(entity.resource())
     }
 
     /// Requires one action on an entity.

@@ -411,7 +411,7 @@ impl Writer<'_> {
                 records = after;
             }
             _ => {
-                let after = dto::load(tx, entity, &primary_ids).await?;
+                let mut after = dto::load(tx, entity, &primary_ids).await?;
                 let mut changed = Vec::new();
                 for dto in &after {
                     let id = dto["id"].as_str().unwrap_or_default().to_owned();
@@ -421,14 +421,20 @@ impl Writer<'_> {
                     }
                 }
                 if !changed.is_empty() {
-                    run(
-                        tx,
-                        "UPDATE array::map($ids, |$i| type::record($table, $i)) SET updatedAt = time::now()",
-                        json!({"ids": changed, "table": entity.table()}),
-                    )
-                    .await?;
+                    // Only records that really changed get a new updatedAt; patch it into the loaded DTOs
+                    // instead of reading them again.
+                    let sql = "LET $now = time::now();
+                        UPDATE array::map($ids, |$i| type::record($table, $i)) SET updatedAt = $now;
+                        RETURN $now;";
+                    let mut results = run(tx, sql, json!({"ids": changed, "table": entity.table()})).await?;
+                    let now = results.pop().unwrap_or(Value::Null);
+                    for dto in &mut after {
+                        if changed.iter().any(|c| dto["id"] == c.as_str()) {
+                            dto["updatedAt"] = now.clone();
+                        }
+                    }
                 }
-                records = dto::load(tx, entity, &primary_ids).await?;
+                records = after;
                 for dto in &records {
                     let id = dto["id"].as_str().unwrap_or_default();
                     if changed.iter().any(|c| c == id) {

@@ -6,10 +6,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::errors::parse_id;
-use super::policy::{ReadScope, read_scope, require};
+use super::policy::{read_scope, require};
 use super::{AppState, Authenticated};
 use crate::admin::roles::{RoleInput, UserAccess};
 use crate::crm::Page;
+use crate::crm::access::Scope;
 use crate::crm::query::PageRequest;
 use crate::domain::access::{Requirement, perm};
 use crate::domain::{Action, Resource};
@@ -85,7 +86,7 @@ async fn search_users(
         }])
     })?;
     let mut users = crate::store::control::list_users(app.store.control(), &caller.company.id).await?;
-    if scope == ReadScope::Own {
+    if scope == Scope::Own {
         users.retain(|u| u.id == caller.user.id);
     }
     if let Some(term) = body.search_term.as_deref().map(str::to_lowercase) {

@@ -65,6 +65,15 @@ impl TenantShared {
         self.counts.lock().get(&entity).copied()
     }
 
+    /// The CRM operations over this company's session and the given column definitions.
+    fn company<'a>(&'a self, columns: &'a [Column]) -> Company<'a> {
+        Company {
+            id: &self.company_id,
+            db: &self.db,
+            columns,
+        }
+    }
+
     fn cached_columns(&self) -> Option<Arc<Vec<Column>>> {
         self.columns.read().clone()
     }
@@ -210,12 +219,7 @@ impl TenantHandle {
     pub async fn configuration(&self, entity: Entity, access: &Access) -> CrmResult<Configuration> {
         self.touch();
         let columns = self.columns().await?;
-        Company {
-            id: &self.shared.company_id,
-            db: &self.shared.db,
-            columns: &columns,
-        }
-        .configuration(entity, access)
+        self.shared.company(&columns).configuration(entity, access)
     }
 
     /// A page of records with filters, search, sort and total.
@@ -223,11 +227,7 @@ impl TenantHandle {
         self.touch();
         let columns = self.columns().await?;
         let held = self.count(entity).await?;
-        let company = Company {
-            id: &self.shared.company_id,
-            db: &self.shared.db,
-            columns: &columns,
-        };
+        let company = self.shared.company(&columns);
         Ok(company.search(entity, input, access, Some(held)).await?.0)
     }
 
@@ -235,13 +235,7 @@ impl TenantHandle {
     pub async fn get(&self, entity: Entity, ids: &[String], access: &Access) -> CrmResult<Vec<Option<Value>>> {
         self.touch();
         let columns = self.columns().await?;
-        Company {
-            id: &self.shared.company_id,
-            db: &self.shared.db,
-            columns: &columns,
-        }
-        .get(entity, ids, access)
-        .await
+        self.shared.company(&columns).get(entity, ids, access).await
     }
 
     /// Applies a write: checked in full, then one transaction with its events.
@@ -256,11 +250,7 @@ impl TenantHandle {
                     | WriteRequest::Delete { entity, .. }
                     | WriteRequest::Link { entity, .. } => *entity,
                 };
-                let company = Company {
-                    id: &shared.company_id,
-                    db: &shared.db,
-                    columns: &columns,
-                };
+                let company = shared.company(&columns);
                 let outcome = company.write(&access, &shared.seq, request).await?;
                 shared.adjust_count(entity, outcome.count_delta);
                 Ok(outcome)
@@ -276,11 +266,7 @@ impl TenantHandle {
             Box::pin(async move {
                 let columns = shared.load_columns().await?;
                 shared.load_seq().await?;
-                let company = Company {
-                    id: &shared.company_id,
-                    db: &shared.db,
-                    columns: &columns,
-                };
+                let company = shared.company(&columns);
                 let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
                 let current = company.get(entity, &ids, &access).await?;
                 let mut updates = Vec::with_capacity(items.len());
@@ -348,11 +334,7 @@ impl TenantHandle {
         self.write(move |shared| {
             Box::pin(async move {
                 let columns = shared.load_columns().await?;
-                let company = Company {
-                    id: &shared.company_id,
-                    db: &shared.db,
-                    columns: &columns,
-                };
+                let company = shared.company(&columns);
                 let result = work(&company).await;
                 *shared.columns.write() = None;
                 shared.load_columns().await?;
