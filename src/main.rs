@@ -6,6 +6,11 @@ use customermates::cli::{Cli, Command, run_admin};
 use customermates::config::Settings;
 use customermates::startup::{Application, FirstRun, services};
 
+/// mimalloc: the request path allocates heavily (the query engine, JSON); glibc malloc took ~20 % of the
+/// server's CPU under load (perf, `bench reference`), see BENCHMARKS.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

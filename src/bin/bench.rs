@@ -46,6 +46,8 @@ enum Scenario {
     SearchAll,
     /// The `filter` query and a one-contact create run directly on the embedded engine, in process: the ceiling.
     Raw,
+    /// Times each `--query` (SurrealQL, `$org` bound to a seeded organization) on the seeded embedded store.
+    Sql,
 }
 
 #[derive(Debug, Parser)]
@@ -74,6 +76,15 @@ struct Args {
     /// The server binary (default: `customermates` beside this binary).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// SurrealQL for the `sql` scenario (repeatable).
+    #[arg(long)]
+    query: Vec<String>,
+    /// SurrealQL the `sql` scenario runs once after seeding (schema experiments).
+    #[arg(long)]
+    setup: Option<String>,
+    /// Store for the in-process scenarios (`raw`, `sql`): `surrealkv` (durable, default) or `mem`.
+    #[arg(long, default_value = "surrealkv")]
+    engine: String,
 }
 
 /// One row of the report.
@@ -579,13 +590,24 @@ where
 }
 
 /// The filter query and single creates straight on the embedded engine (no HTTP, auth or actor).
-async fn raw(args: &Args) -> anyhow::Result<Vec<Row>> {
-    use customermates::crm::Entity;
-    use customermates::crm::access::{Access, Scope};
-    use customermates::crm::custom::{Column, ColumnType};
-    use customermates::crm::query::{QueryInput, compile};
+/// The embedded store of the in-process scenarios, seeded like the server's: contacts spread over 100
+/// organizations, each with a single-select custom field.
+struct RawStore {
+    db: surrealdb::Surreal<surrealdb::engine::any::Any>,
+    orgs: Vec<String>,
+    column_id: String,
+    options: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
     let dir = tempfile::tempdir()?;
-    let db = surrealdb::engine::any::connect(format!("surrealkv://{}", dir.path().join("raw").display())).await?;
+    let url = match args.engine.as_str() {
+        "mem" => "mem://".to_owned(),
+        "surrealkv" => format!("surrealkv://{}", dir.path().join("raw").display()),
+        other => bail!("--engine must be `mem` or `surrealkv`, not `{other}`"),
+    };
+    let db = surrealdb::engine::any::connect(url).await?;
     db.query("DEFINE NAMESPACE IF NOT EXISTS bench; USE NS bench; DEFINE DATABASE IF NOT EXISTS raw;")
         .await?
         .check()?;
@@ -619,6 +641,62 @@ async fn raw(args: &Args) -> anyhow::Result<Vec<Row>> {
         args.contacts,
         started.elapsed().as_secs_f64()
     );
+    Ok(RawStore {
+        db,
+        orgs,
+        column_id,
+        options,
+        _dir: dir,
+    })
+}
+
+/// Times each `--query` for `--duration` seconds per concurrency level on the seeded store.
+async fn sql(args: &Args) -> anyhow::Result<Vec<Row>> {
+    let store = raw_store(args).await?;
+    let vars = json!({"orgId": store.orgs[0]});
+    if let Some(setup) = &args.setup {
+        customermates::store::run(&store.db, setup, vars.clone()).await?;
+    }
+    let mut rows = Vec::new();
+    for query in &args.query {
+        let sql = std::sync::Arc::new(format!("LET $org = type::record('organization', $orgId);\n{query}"));
+        let first = customermates::store::run(&store.db, &sql, vars.clone()).await?;
+        eprintln!(
+            "{query}\n  -> {}",
+            Value::Array(first).to_string().chars().take(400).collect::<String>()
+        );
+        for &connections in &args.connections {
+            let (db, sql, vars) = (store.db.clone(), sql.clone(), vars.clone());
+            let (latencies, errors) = closed_loop(connections, args.duration, move |_| {
+                let (db, sql, vars) = (db.clone(), sql.clone(), vars.clone());
+                async move { customermates::store::run(&db, &sql, vars).await.is_ok() }
+            })
+            .await;
+            rows.push(raw_row(
+                "sql",
+                connections,
+                args.duration,
+                &latencies,
+                errors,
+                query.clone(),
+            ));
+        }
+    }
+    Ok(rows)
+}
+
+async fn raw(args: &Args) -> anyhow::Result<Vec<Row>> {
+    use customermates::crm::Entity;
+    use customermates::crm::access::{Access, Scope};
+    use customermates::crm::custom::{Column, ColumnType};
+    use customermates::crm::query::{QueryInput, compile};
+    let RawStore {
+        db,
+        orgs,
+        column_id,
+        options,
+        _dir,
+    } = raw_store(args).await?;
     let option_json: Vec<Value> = options.iter().map(|o| json!({"value": o, "label": o})).collect();
     let column = Column {
         id: column_id.clone(),
@@ -826,6 +904,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::UsersMe => users_me(&args, &binary).await?,
         Scenario::Tenants => tenants(&args, &binary).await?,
         Scenario::Raw => raw(&args).await?,
+        Scenario::Sql => sql(&args).await?,
         _ => posted(&args, &binary).await?,
     };
     print_table(&rows);

@@ -578,7 +578,10 @@ pub fn compile(
             .iter()
             .fold(first.clone(), |acc, s| format!("array::intersect({acc}, {s})")),
     };
-    let filter = if b.conditions.is_empty() {
+    let filter = if unfiltered {
+        // Lets the engine stop after `start + limit` index entries (see schema/tenant/050_listing.surql).
+        " WHERE listed = true".to_owned()
+    } else if b.conditions.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", b.conditions.join(" AND "))
@@ -688,26 +691,36 @@ mod tests {
         crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
             .await
             .unwrap();
+        // (entity, input, index, whether the scan stops after the page: unfiltered lists must)
         let cases = [
-            (Entity::Contact, json!({}), "contact_name"),
+            (Entity::Contact, json!({}), "contact_list_name", true),
             (
                 Entity::Contact,
-                json!({"sortDescriptor": {"field": "createdAt", "direction": "desc"}}),
-                "contact_created",
+                json!({"sortDescriptor": {"field": "createdAt", "direction": "desc"}, "pagination": {"page": 3, "pageSize": 10}}),
+                "contact_list_created",
+                true,
             ),
             (
                 Entity::Deal,
                 json!({"sortDescriptor": {"field": "totalValue", "direction": "asc"}}),
-                "deal_total_value",
+                "deal_list_total_value",
+                true,
             ),
-            (Entity::Task, json!({}), "task_updated"),
+            (Entity::Task, json!({}), "task_list_updated", true),
+            (
+                Entity::Service,
+                json!({"sortDescriptor": {"field": "amount", "direction": "desc"}}),
+                "service_list_amount",
+                true,
+            ),
             (
                 Entity::Organization,
                 json!({"filters": [{"field": "createdAt", "operator": "gte", "value": "2024-01-01"}], "sortDescriptor": {"field": "createdAt", "direction": "asc"}}),
                 "organization_created",
+                false,
             ),
         ];
-        for (entity, input, index) in cases {
+        for (entity, input, index, limit_pushed) in cases {
             let input: QueryInput = serde_json::from_value(input).unwrap();
             let compiled = compile(entity, &input, &[], &admin(), Scope::All).unwrap();
             let plan = plan(&db, &compiled).await;
@@ -715,6 +728,13 @@ mod tests {
                 plan.contains("IndexScan") && plan.contains(index),
                 "{entity:?} {input:?}: {plan}"
             );
+            if limit_pushed {
+                assert!(
+                    plan.contains("limit: $limit") || plan.contains("limit: 25") || plan.contains("limit: 10"),
+                    "{entity:?} {input:?}: the limit must reach the index scan: {plan}"
+                );
+                assert!(!plan.contains("Sort"), "{entity:?} {input:?}: no sort expected: {plan}");
+            }
         }
     }
 

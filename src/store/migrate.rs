@@ -52,6 +52,10 @@ pub const TENANT: SchemaSet = SchemaSet {
             include_str!("../../schema/tenant/030_custom_columns.surql"),
         ),
         ("040_outbox.surql", include_str!("../../schema/tenant/040_outbox.surql")),
+        (
+            "050_listing.surql",
+            include_str!("../../schema/tenant/050_listing.surql"),
+        ),
     ],
 };
 
