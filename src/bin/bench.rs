@@ -17,6 +17,10 @@ use serde_json::{Value, json};
 
 const ADMIN_TOKEN: &str = "bench-admin-token";
 
+/// The same allocator as the server, so that the in-process `raw` ceiling is measured on equal terms.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Benchmark scenarios.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Scenario {
@@ -76,13 +80,18 @@ struct Args {
     /// The server binary (default: `customermates` beside this binary).
     #[arg(long)]
     server_bin: Option<PathBuf>,
-    /// SurrealQL for the `sql` scenario (repeatable).
+    /// SurrealQL for the `sql` scenario (repeatable); `$org` is a seeded organization, `$column` the custom
+    /// column and `$option` one of its options.
     #[arg(long)]
     query: Vec<String>,
+    /// Run the server in a memory cgroup with this limit in bytes, as in a container (`docker run --memory`).
+    #[arg(long)]
+    memory_limit: Option<u64>,
     /// SurrealQL the `sql` scenario runs once after seeding (schema experiments).
     #[arg(long)]
     setup: Option<String>,
-    /// Store for the in-process scenarios (`raw`, `sql`): `surrealkv` (durable, default) or `mem`.
+    /// Store of the server and of the in-process scenarios: `surrealkv` (durable: fsync on every commit; the
+    /// default), `surrealkv?sync=200ms` (log flushed every 200 ms) or `mem`.
     #[arg(long, default_value = "surrealkv")]
     engine: String,
 }
@@ -101,19 +110,81 @@ struct Row {
     note: String,
 }
 
+/// The store URL for `--engine`: `mem`, `surrealkv` (fsync on every commit, the default), or `surrealkv?<options>`
+/// (e.g. `surrealkv?sync=200ms`: flush the log every 200 ms instead).
+fn store_url(engine: &str, dir: &std::path::Path) -> anyhow::Result<String> {
+    match engine.split_once('?') {
+        None if engine == "mem" => Ok("mem://".to_owned()),
+        None if engine == "surrealkv" => Ok(format!("surrealkv://{}", dir.display())),
+        Some(("surrealkv", options)) => Ok(format!("surrealkv://{}?{options}", dir.display())),
+        _ => bail!("--engine must be `mem`, `surrealkv` or `surrealkv?<options>`, not `{engine}`"),
+    }
+}
+
 /// A server process on a free loopback port and a temporary store; killed on drop.
 struct Server {
     child: Child,
     base: String,
     _dir: tempfile::TempDir,
+    _cgroup: Option<MemoryCgroup>,
+}
+
+/// A memory cgroup (v2 `memory.max` or v1 `memory.limit_in_bytes`) the server runs in, as in a container with a
+/// memory limit. SurrealKV sizes its write buffer and block cache from the memory it sees (the cgroup limit when
+/// there is one, else the machine's RAM). Removed on drop.
+struct MemoryCgroup(PathBuf);
+
+impl MemoryCgroup {
+    fn create(bytes: u64) -> anyhow::Result<Self> {
+        let name = format!("customermates-bench-{}", std::process::id());
+        let v2 = PathBuf::from("/sys/fs/cgroup");
+        let v1 = PathBuf::from("/sys/fs/cgroup/memory");
+        let controllers = std::fs::read_to_string(v2.join("cgroup.controllers")).unwrap_or_default();
+        let (dir, file) = if controllers.split_whitespace().any(|c| c == "memory") {
+            (v2.join(name), "memory.max")
+        } else if v1.join("memory.limit_in_bytes").exists() {
+            (v1.join(name), "memory.limit_in_bytes")
+        } else {
+            bail!("--memory-limit needs a cgroup memory controller (v2 or v1) under /sys/fs/cgroup");
+        };
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {} (needs root)", dir.display()))?;
+        std::fs::write(dir.join(file), bytes.to_string())?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        // Empty once the server process is gone.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 impl Server {
-    async fn start(binary: &PathBuf, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+    async fn start(binary: &PathBuf, args: &Args, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let dir = tempfile::tempdir()?;
-        let store = format!("surrealkv://{}", dir.path().join("store").display());
-        let mut command = Command::new(binary);
+        let store = store_url(&args.engine, &dir.path().join("store"))?;
+        let cgroup = args.memory_limit.map(MemoryCgroup::create).transpose()?;
+        let mut command = match &cgroup {
+            // The limit must hold from the first instruction: the engine sizes its caches when it opens the store.
+            Some(cgroup) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!(
+                        "echo $$ > {}/cgroup.procs && exec \"$0\" \"$@\"",
+                        cgroup.0.display()
+                    ))
+                    .arg(binary);
+                sh
+            }
+            None => Command::new(binary),
+        };
         command
             .args([
                 "--no-demo",
@@ -138,6 +209,7 @@ impl Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
             _dir: dir,
+            _cgroup: cgroup,
         };
         let client = reqwest::Client::new();
         for _ in 0..300 {
@@ -301,7 +373,7 @@ fn wrk_with(
 }
 
 async fn users_me(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
-    let server = Server::start(binary, &[]).await?;
+    let server = Server::start(binary, args, &[]).await?;
     let client = reqwest::Client::new();
     let (_, key) = server.create_company(&client, "Bench").await?;
     let url = format!("{}/api/v1/users/me", server.base);
@@ -347,24 +419,16 @@ async fn seed(server: &Server, contacts: usize) -> anyhow::Result<Seeded> {
         .iter()
         .filter_map(|o| o["value"].as_str().map(str::to_owned))
         .collect();
-    let orgs: Vec<Value> = (0..100)
-        .map(|i| json!({"name": format!("Organization {i:03}")}))
-        .collect();
-    let created: Vec<Value> = post("/api/v1/organizations/many", json!({"organizations": orgs}))
-        .await?
-        .json()
-        .await?;
-    let org_ids: Vec<String> = created
-        .iter()
-        .filter_map(|o| o["id"].as_str().map(str::to_owned))
-        .collect();
+    // Contacts first, then each organization created with its contacts: linking from the organization's side
+    // reloads each contact once (linear), whereas adding contacts to ever larger organizations reloads every
+    // organization's growing contact list per batch (quadratic in the seed size).
     let started = Instant::now();
-    let batches: Vec<anyhow::Result<()>> = futures::stream::iter((0..contacts).step_by(100))
+    let batches: Vec<anyhow::Result<Vec<String>>> = futures::stream::iter((0..contacts).step_by(100))
         .map(|start| {
             let items: Vec<Value> = (start..(start + 100).min(contacts))
                 .map(|i| {
                     json!({"firstName": format!("First{i}"), "lastName": format!("Last{}", i % 997),
-                    "emails": [format!("person{i}@example.com")], "organizationIds": [org_ids[i % org_ids.len()]],
+                    "emails": [format!("person{i}@example.com")],
                     "customFieldValues": [{"columnId": column_id, "value": options[i % options.len()]}]})
                 })
                 .collect();
@@ -372,15 +436,42 @@ async fn seed(server: &Server, contacts: usize) -> anyhow::Result<Seeded> {
             async move {
                 let response = request.await?;
                 if response.status() != 201 {
-                    bail!("seeding answered {}", response.status());
+                    bail!("seeding contacts answered {}", response.status());
                 }
-                Ok(())
+                let created: Vec<Value> = response.json().await?;
+                Ok(created
+                    .iter()
+                    .filter_map(|c| c["id"].as_str().map(str::to_owned))
+                    .collect())
             }
         })
-        .buffer_unordered(2)
+        .buffered(2)
         .collect()
         .await;
-    batches.into_iter().collect::<anyhow::Result<()>>()?;
+    let mut contact_ids = Vec::with_capacity(contacts);
+    for batch in batches {
+        contact_ids.extend(batch?);
+    }
+    let organizations: Vec<anyhow::Result<String>> = futures::stream::iter(0..100)
+        .map(|o| {
+            let members: Vec<&String> = contact_ids.iter().skip(o).step_by(100).collect();
+            let request = post(
+                "/api/v1/organizations",
+                json!({"name": format!("Organization {o:03}"), "contactIds": members}),
+            );
+            async move {
+                let response = request.await?;
+                if response.status() != 201 {
+                    bail!("seeding organizations answered {}", response.status());
+                }
+                let created: Value = response.json().await?;
+                created["id"].as_str().map(str::to_owned).context("organization id")
+            }
+        })
+        .buffered(2)
+        .collect()
+        .await;
+    let org_ids = organizations.into_iter().collect::<anyhow::Result<Vec<String>>>()?;
     eprintln!("seeded {contacts} contacts in {:.1}s", started.elapsed().as_secs_f64());
     Ok(Seeded {
         key,
@@ -406,7 +497,7 @@ fn row(scenario: &str, connections: u32, result: &WrkResult, rss: f64, note: Str
 
 /// POST scenarios driven by a body (MCP or REST).
 async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
-    let server = Server::start(binary, &[]).await?;
+    let server = Server::start(binary, args, &[]).await?;
     let needs_data = matches!(
         args.scenario,
         Scenario::Filter
@@ -602,12 +693,7 @@ struct RawStore {
 
 async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
     let dir = tempfile::tempdir()?;
-    let url = match args.engine.as_str() {
-        "mem" => "mem://".to_owned(),
-        "surrealkv" => format!("surrealkv://{}", dir.path().join("raw").display()),
-        other => bail!("--engine must be `mem` or `surrealkv`, not `{other}`"),
-    };
-    let db = surrealdb::engine::any::connect(url).await?;
+    let db = surrealdb::engine::any::connect(store_url(&args.engine, &dir.path().join("raw"))?).await?;
     db.query("DEFINE NAMESPACE IF NOT EXISTS bench; USE NS bench; DEFINE DATABASE IF NOT EXISTS raw;")
         .await?
         .check()?;
@@ -653,7 +739,7 @@ async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
 /// Times each `--query` for `--duration` seconds per concurrency level on the seeded store.
 async fn sql(args: &Args) -> anyhow::Result<Vec<Row>> {
     let store = raw_store(args).await?;
-    let vars = json!({"orgId": store.orgs[0]});
+    let vars = json!({"orgId": store.orgs[0], "column": store.column_id, "option": store.options[1]});
     if let Some(setup) = &args.setup {
         customermates::store::run(&store.db, setup, vars.clone()).await?;
     }
@@ -763,7 +849,7 @@ async fn raw(args: &Args) -> anyhow::Result<Vec<Row>> {
             args.duration,
             &latencies,
             errors,
-            "surrealkv, one CREATE per call".into(),
+            format!("{}, one CREATE per call", args.engine),
         ));
     }
     Ok(rows)
@@ -800,6 +886,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn tenants(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let server = Server::start(
         binary,
+        args,
         &[
             ("CM_TENANTS__IDLE_TIMEOUT_SECS", "5"),
             ("CM_TENANTS__SWEEP_INTERVAL_SECS", "1"),

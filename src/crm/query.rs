@@ -586,24 +586,33 @@ pub fn compile(
     } else {
         format!(" WHERE {}", b.conditions.join(" AND "))
     };
-    let (extra, order) = order;
+    let Ordering { keys, extra, order } = order;
     b.vars.insert("limit".into(), json!(page.page_size));
     b.vars.insert("start".into(), json!(page.start()));
-    let mut sql = b.lets.join("\n");
-    sql.push_str(&format!(
-        "\nSELECT {}{extra} FROM {source}{filter} ORDER BY {order} LIMIT $limit START $start;\n",
-        if input.brief {
-            entity.brief_projection()
-        } else {
-            entity.projection()
-        }
-    ));
-    if unfiltered {
-        sql.push_str("RETURN NONE;");
-    } else if filter.is_empty() {
-        sql.push_str(&format!("RETURN count({source});"));
+    let projection = if input.brief {
+        entity.brief_projection()
     } else {
-        sql.push_str(&format!("RETURN count(SELECT VALUE id FROM {source}{filter});"));
+        entity.projection()
+    };
+    let mut sql = b.lets.join("\n");
+    if unfiltered || b.conditions.is_empty() {
+        // The page straight from the table (index-ordered) or from the id set; the total is held or the set's size.
+        sql.push_str(&format!(
+            "\nSELECT {projection}{extra} FROM {source}{filter} ORDER BY {order} LIMIT $limit START $start;\n"
+        ));
+        if unfiltered {
+            sql.push_str("RETURN NONE;");
+        } else {
+            sql.push_str(&format!("RETURN count({source});"));
+        }
+    } else {
+        // Conditions: read the matching records once for their sort keys, then project only the page and count
+        // the matches (instead of evaluating the conditions a second time for the total).
+        sql.push_str(&format!(
+            "\nLET $matched = (SELECT id{keys}{extra} FROM {source}{filter} ORDER BY {order});\n\
+             SELECT {projection}{extra} FROM array::slice($matched.id, $start, $start + $limit) ORDER BY {order};\n\
+             RETURN count($matched);"
+        ));
     }
     Ok(Compiled {
         sql,
@@ -615,8 +624,18 @@ pub fn compile(
     })
 }
 
-/// Extra projected fields and the ORDER BY clause, always ending with the id as tie-breaker.
-fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> (String, String) {
+/// How a search orders its rows.
+struct Ordering {
+    /// Built-in fields the ORDER BY reads, as `, a, b` (empty for custom columns).
+    keys: String,
+    /// Extra computed fields the ORDER BY reads, as `, (…) AS x`.
+    extra: String,
+    /// The ORDER BY clause, always ending with the id as tie-breaker.
+    order: String,
+}
+
+/// The ordering of a search: the requested or default sort, then the id.
+fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> Ordering {
     let (field, descending) = match sort {
         Some(s) => (s.field.as_str(), s.direction == Direction::Desc),
         None => b.entity.default_sort(),
@@ -624,7 +643,11 @@ fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> (String, Stri
     let dir = if descending { "DESC" } else { "ASC" };
     if let Some((_, columns)) = b.entity.sortable().iter().find(|(f, _)| *f == field) {
         let parts: Vec<String> = columns.iter().map(|c| format!("{c} {dir}")).collect();
-        return (String::new(), format!("{}, id {dir}", parts.join(", ")));
+        return Ordering {
+            keys: columns.iter().map(|c| format!(", {c}")).collect(),
+            extra: String::new(),
+            order: format!("{}, id {dir}", parts.join(", ")),
+        };
     }
     if let Some(column) = b
         .columns
@@ -641,10 +664,18 @@ fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> (String, Stri
         let extra = format!(
             ", (customFields[{key}] = NONE) AS sortMissing, (IF customFields[{key}] = NONE {{ NONE }} ELSE {{ {value} }}) AS sortValue"
         );
-        return (extra, format!("sortMissing ASC, sortValue {dir}, id {dir}"));
+        return Ordering {
+            keys: String::new(),
+            extra,
+            order: format!("sortMissing ASC, sortValue {dir}, id {dir}"),
+        };
     }
     b.fail("sortDescriptor.field".into(), "Sort field not found or not accessible.");
-    (String::new(), "id".into())
+    Ordering {
+        keys: String::new(),
+        extra: String::new(),
+        order: "id".into(),
+    }
 }
 
 #[cfg(test)]
@@ -668,12 +699,16 @@ mod tests {
     }
 
     async fn plan(db: &surrealdb::Surreal<surrealdb::engine::any::Any>, compiled: &Compiled) -> String {
-        let select = compiled
-            .sql
-            .lines()
-            .find(|l| l.starts_with("SELECT"))
-            .unwrap()
-            .trim_end_matches(';');
+        // The statement that reads the table: the matching set's SELECT when there are conditions, else the page.
+        let lines = || compiled.sql.lines();
+        let select = lines()
+            .find_map(|l| l.strip_prefix("LET $matched = (").map(|l| l.trim_end_matches(");")))
+            .or_else(|| {
+                lines()
+                    .find(|l| l.starts_with("SELECT"))
+                    .map(|l| l.trim_end_matches(';'))
+            })
+            .unwrap();
         let sql = format!("EXPLAIN {select}");
         let results = crate::store::run(db, &sql, Value::Object(compiled.vars.clone()))
             .await

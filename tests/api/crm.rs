@@ -612,4 +612,25 @@ async fn unfiltered_pages_are_slices_of_the_sorted_list_in_both_directions() {
         .await;
         assert_eq!(paged, ids(&filtered), "createdAt {direction}");
     }
+    // Filtered pages (the matching set is read once, then only the page is projected): slices of the
+    // client-sorted matches, with the total of all matches.
+    let with_a: Vec<String> = expected
+        .iter()
+        .filter(|(first, last, _)| format!("{first} {last}").to_lowercase().contains('a'))
+        .map(|(_, _, id)| id.clone())
+        .collect();
+    assert_eq!(with_a.len(), 6);
+    let mut paged = Vec::new();
+    for page in 1..=4 {
+        let body = search(
+            &app,
+            &c.key,
+            "contacts",
+            json!({"searchTerm": "A", "pagination": {"page": page, "pageSize": 2}}),
+        )
+        .await;
+        assert_eq!(body["pagination"]["total"], 6);
+        paged.extend(ids(&body));
+    }
+    assert_eq!(paged, with_a);
 }
