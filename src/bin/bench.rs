@@ -52,6 +52,9 @@ enum Scenario {
     Raw,
     /// Times each `--query` (SurrealQL, `$org` bound to a seeded organization) on the seeded embedded store.
     Sql,
+    /// In process, no server: `--companies` databases with the tenant schema, each opened through its own
+    /// session (or one shared session with `--same-session`), RSS sampled as they are added.
+    TenantMemory,
 }
 
 #[derive(Debug, Parser)]
@@ -62,6 +65,9 @@ struct Args {
     /// Seconds of load per concurrency level.
     #[arg(long, default_value_t = 10)]
     duration: u64,
+    /// `wrk` runs per concurrency level; every reported figure is the median over the runs.
+    #[arg(long, default_value_t = 3)]
+    runs: u32,
     /// Concurrency levels (connections), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
     connections: Vec<u32>,
@@ -84,6 +90,9 @@ struct Args {
     /// column and `$option` one of its options.
     #[arg(long)]
     query: Vec<String>,
+    /// `tenant-memory`: open every database through one session instead of one session each.
+    #[arg(long)]
+    same_session: bool,
     /// Run the server in a memory cgroup with this limit in bytes, as in a container (`docker run --memory`).
     #[arg(long)]
     memory_limit: Option<u64>,
@@ -132,7 +141,12 @@ struct Server {
 /// A memory cgroup (v2 `memory.max` or v1 `memory.limit_in_bytes`) the server runs in, as in a container with a
 /// memory limit. SurrealKV sizes its write buffer and block cache from the memory it sees (the cgroup limit when
 /// there is one, else the machine's RAM). Removed on drop.
-struct MemoryCgroup(PathBuf);
+struct MemoryCgroup {
+    /// The hierarchy's root (`/sys/fs/cgroup` for v2, `/sys/fs/cgroup/memory` for v1).
+    root: PathBuf,
+    /// The bench's cgroup below it.
+    dir: PathBuf,
+}
 
 impl MemoryCgroup {
     fn create(bytes: u64) -> anyhow::Result<Self> {
@@ -140,16 +154,17 @@ impl MemoryCgroup {
         let v2 = PathBuf::from("/sys/fs/cgroup");
         let v1 = PathBuf::from("/sys/fs/cgroup/memory");
         let controllers = std::fs::read_to_string(v2.join("cgroup.controllers")).unwrap_or_default();
-        let (dir, file) = if controllers.split_whitespace().any(|c| c == "memory") {
-            (v2.join(name), "memory.max")
+        let (root, file) = if controllers.split_whitespace().any(|c| c == "memory") {
+            (v2, "memory.max")
         } else if v1.join("memory.limit_in_bytes").exists() {
-            (v1.join(name), "memory.limit_in_bytes")
+            (v1, "memory.limit_in_bytes")
         } else {
             bail!("--memory-limit needs a cgroup memory controller (v2 or v1) under /sys/fs/cgroup");
         };
+        let dir = root.join(name);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {} (needs root)", dir.display()))?;
         std::fs::write(dir.join(file), bytes.to_string())?;
-        Ok(Self(dir))
+        Ok(Self { root, dir })
     }
 }
 
@@ -157,7 +172,7 @@ impl Drop for MemoryCgroup {
     fn drop(&mut self) {
         // Empty once the server process is gone.
         for _ in 0..50 {
-            if std::fs::remove_dir(&self.0).is_ok() {
+            if std::fs::remove_dir(&self.dir).is_ok() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -173,12 +188,15 @@ impl Server {
         let cgroup = args.memory_limit.map(MemoryCgroup::create).transpose()?;
         let mut command = match &cgroup {
             // The limit must hold from the first instruction: the engine sizes its caches when it opens the store.
+            // As in a container: a private mount namespace where the cgroup is mounted as the hierarchy's root
+            // (where the engine's memory probe looks), the process moved into it, then the server exec'd.
             Some(cgroup) => {
-                let mut sh = Command::new("sh");
-                sh.arg("-c")
+                let mut sh = Command::new("unshare");
+                sh.args(["--mount", "sh", "-c"])
                     .arg(format!(
-                        "echo $$ > {}/cgroup.procs && exec \"$0\" \"$@\"",
-                        cgroup.0.display()
+                        "mount --bind {dir} {root} && echo $$ > {root}/cgroup.procs && exec \"$0\" \"$@\"",
+                        dir = cgroup.dir.display(),
+                        root = cgroup.root.display()
                     ))
                     .arg(binary);
                 sh
@@ -223,16 +241,19 @@ impl Server {
 
     /// (current RSS, peak RSS) in MiB.
     fn rss_mb(&self) -> (f64, f64) {
+        (self.status_mb("VmRSS:"), self.status_mb("VmHWM:"))
+    }
+
+    /// A memory field of the server's `/proc/<pid>/status` in MiB (`RssAnon:` is the heap, `RssFile:` mapped
+    /// files the kernel can drop).
+    fn status_mb(&self, name: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .map_or(0.0, |kb| kb / 1024.0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
     }
 
     async fn create_company(&self, client: &reqwest::Client, name: &str) -> anyhow::Result<(String, String)> {
@@ -335,11 +356,36 @@ fn post_script(body: &Value, key: &str) -> anyhow::Result<tempfile::NamedTempFil
     Ok(file)
 }
 
-fn wrk(url: &str, connections: u32, duration: u64, headers: &[(&str, &str)]) -> anyhow::Result<WrkResult> {
-    wrk_with(url, connections, duration, headers, None)
+fn wrk(url: &str, connections: u32, args: &Args, headers: &[(&str, &str)]) -> anyhow::Result<WrkResult> {
+    wrk_with(url, connections, args, headers, None)
 }
 
+/// `--runs` runs of `wrk`; each figure is the median of that figure over the runs, errors are summed.
 fn wrk_with(
+    url: &str,
+    connections: u32,
+    args: &Args,
+    headers: &[(&str, &str)],
+    script: Option<&std::path::Path>,
+) -> anyhow::Result<WrkResult> {
+    let runs = (0..args.runs.max(1))
+        .map(|_| wrk_once(url, connections, args.duration, headers, script))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let median = |f: fn(&WrkResult) -> f64| {
+        let mut values: Vec<f64> = runs.iter().map(f).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    Ok(WrkResult {
+        requests_per_sec: median(|r| r.requests_per_sec),
+        p50_ms: median(|r| r.p50_ms),
+        p90_ms: median(|r| r.p90_ms),
+        p99_ms: median(|r| r.p99_ms),
+        errors: runs.iter().map(|r| r.errors).sum(),
+    })
+}
+
+fn wrk_once(
     url: &str,
     connections: u32,
     duration: u64,
@@ -379,7 +425,7 @@ async fn users_me(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let url = format!("{}/api/v1/users/me", server.base);
     let mut rows = Vec::new();
     for &connections in &args.connections {
-        let result = wrk(&url, connections, args.duration, &[("x-api-key", &key)])?;
+        let result = wrk(&url, connections, args, &[("x-api-key", &key)])?;
         rows.push(row("users-me", connections, &result, server.rss_mb().1, String::new()));
     }
     Ok(rows)
@@ -627,11 +673,11 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     });
     let mut rows = Vec::new();
     for &connections in &args.connections {
-        let result = wrk_with(&url, connections, args.duration, &[], Some(script.path()))?;
+        let result = wrk_with(&url, connections, args, &[], Some(script.path()))?;
         rows.push(row(name, connections, &result, server.rss_mb().1, note.clone()));
         if let Some((rest_url, rest_script)) = &rest {
             let rest_script = rest_script.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let result = wrk_with(rest_url, connections, args.duration, &[], Some(rest_script.path()))?;
+            let result = wrk_with(rest_url, connections, args, &[], Some(rest_script.path()))?;
             rows.push(row(
                 "rest-search (same server)",
                 connections,
@@ -734,6 +780,72 @@ async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
         options,
         _dir: dir,
     })
+}
+
+/// Resident memory of this process in MiB.
+#[allow(clippy::cast_precision_loss)]
+fn own_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn tenant_memory(args: &Args) -> anyhow::Result<Vec<Row>> {
+    let dir = tempfile::tempdir()?;
+    let root = surrealdb::engine::any::connect(store_url(&args.engine, &dir.path().join("raw"))?).await?;
+    root.query("DEFINE NAMESPACE IF NOT EXISTS bench").await?.check()?;
+    root.use_ns("bench").await?;
+    let shared = root.clone();
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    eprintln!("tenant-memory: RSS {:.0} MiB before", own_rss_mb());
+    for i in 0..args.companies {
+        let name = format!("c_{i}");
+        root.query(format!("DEFINE DATABASE IF NOT EXISTS {name}"))
+            .await?
+            .check()?;
+        let session = if args.same_session {
+            shared.clone()
+        } else {
+            root.clone()
+        };
+        session.use_ns("bench").use_db(&name).await?;
+        customermates::store::migrate::ensure(&session, &customermates::store::migrate::TENANT).await?;
+        session.query("SELECT count() FROM contact GROUP ALL").await?.check()?;
+        drop(session);
+        if (i + 1) % (args.companies / 10).max(1) == 0 {
+            let rss = own_rss_mb();
+            eprintln!(
+                "tenant-memory: {} databases, RSS {rss:.0} MiB, {:.0}s",
+                i + 1,
+                started.elapsed().as_secs_f64()
+            );
+            rows.push(Row {
+                scenario: "tenant-memory".into(),
+                connections: 1,
+                requests_per_sec: 0.0,
+                p50_ms: 0.0,
+                p90_ms: 0.0,
+                p99_ms: 0.0,
+                errors: 0,
+                server_peak_rss_mb: rss,
+                note: format!(
+                    "{} databases, {}",
+                    i + 1,
+                    if args.same_session {
+                        "one session"
+                    } else {
+                        "a session each"
+                    }
+                ),
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// Times each `--query` for `--duration` seconds per concurrency level on the seeded store.
@@ -923,6 +1035,7 @@ async fn tenants(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let (rss_after, rss_peak) = server.rss_mb();
+    let (anon_after, file_after) = (server.status_mb("RssAnon:"), server.status_mb("RssFile:"));
     // Cold first requests: each sampled company's actor is stopped, so this request starts it.
     let mut cold = Vec::new();
     let step = (companies.len() / args.cold_samples.max(1)).max(1);
@@ -942,7 +1055,8 @@ async fn tenants(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     cold.sort_by(f64::total_cmp);
     let note = format!(
         "{} companies created in {:.1}s; RSS before {rss_before:.0} MiB, with all actors running {rss_touched:.0} MiB, \
-         peak {rss_peak:.0} MiB, after idle eviction ({running} actors left) {rss_after:.0} MiB; \
+         peak {rss_peak:.0} MiB, after idle eviction ({running} actors left) {rss_after:.0} MiB (anonymous {anon_after:.0}, \
+         mapped files {file_after:.0}); \
          cold first request (POST /api/v1/contacts/search) over {} companies",
         companies.len(),
         creation.as_secs_f64(),
@@ -992,6 +1106,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Tenants => tenants(&args, &binary).await?,
         Scenario::Raw => raw(&args).await?,
         Scenario::Sql => sql(&args).await?,
+        Scenario::TenantMemory => tenant_memory(&args).await?,
         _ => posted(&args, &binary).await?,
     };
     print_table(&rows);

@@ -39,20 +39,31 @@ pub fn shape(raw: Value) -> Value {
     Value::Object(out)
 }
 
+/// The statement reading records of `$table` by `$ids` with the entity's DTO projection.
+#[must_use]
+pub fn select_by_ids(entity: Entity) -> String {
+    format!(
+        "SELECT {} FROM array::map($ids, |$i| type::record($table, $i)) WHERE id != NONE;",
+        entity.projection()
+    )
+}
+
 /// Records of one entity by id, shaped, in the order asked (missing ids are skipped).
 pub async fn load(db: &impl Db, entity: Entity, ids: &[String]) -> StoreResult<Vec<Value>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT {} FROM array::map($ids, |$i| type::record($table, $i)) WHERE id != NONE",
-        entity.projection()
-    );
-    let mut results = run(db, &sql, json!({"ids": ids, "table": entity.table()})).await?;
+    let mut results = run(db, &select_by_ids(entity), json!({"ids": ids, "table": entity.table()})).await?;
     let rows = match results.pop() {
         Some(Value::Array(rows)) => rows,
         _ => Vec::new(),
     };
+    Ok(shaped_in_order(rows, ids))
+}
+
+/// Raw projected rows shaped as DTOs, in the order of `ids`.
+#[must_use]
+pub fn shaped_in_order(rows: Vec<Value>, ids: &[String]) -> Vec<Value> {
     let mut shaped: Vec<Value> = rows.into_iter().map(shape).collect();
     let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
     shaped.sort_by_key(|dto| {
@@ -61,7 +72,7 @@ pub async fn load(db: &impl Db, entity: Entity, ids: &[String]) -> StoreResult<V
             .and_then(|id| position.get(id).copied())
             .unwrap_or(usize::MAX)
     });
-    Ok(shaped)
+    shaped
 }
 
 /// Records assigned to a user, per target table, for hiding what a `readOwn` caller may not see.

@@ -339,11 +339,10 @@ impl Writer<'_> {
 
         // The write itself.
         let mut count_delta = 0i64;
+        let mut created = None;
         match &op {
             Op::Create(_, items) => {
-                for item in items {
-                    self.create(tx, entity, item).await?;
-                }
+                created = self.create(tx, entity, items).await?;
                 count_delta = i64::try_from(items.len()).unwrap_or(0);
             }
             Op::Update(_, items) => {
@@ -406,7 +405,10 @@ impl Writer<'_> {
                 records = before.clone();
             }
             Op::Create(..) => {
-                let after = dto::load(tx, entity, &primary_ids).await?;
+                let after = match created {
+                    Some(dtos) => dtos,
+                    None => dto::load(tx, entity, &primary_ids).await?,
+                };
                 events_out.extend(after.iter().map(|d| Event::created(entity, d)));
                 records = after;
             }
@@ -498,39 +500,66 @@ impl Writer<'_> {
             .collect()
     }
 
-    async fn create(&self, tx: &Transaction<Any>, entity: Entity, item: &Item) -> Result<(), WriteError> {
-        let mut content = item.set.clone();
-        if let Some(Some(notes)) = &item.notes {
-            content.insert("notes".into(), json!(notes));
-        }
-        let mut custom = Map::new();
-        if let CustomPatch::Merge(values) = &item.custom {
-            for (column, value) in values {
-                if let Some(value) = value {
-                    custom.insert(column.clone(), json!(value));
+    /// Creates the records in one statement. Without links to make, the same round trip also reads the new
+    /// records back as DTOs (returned); otherwise the links follow and the caller loads the DTOs.
+    async fn create(
+        &self,
+        tx: &Transaction<Any>,
+        entity: Entity,
+        items: &[Item],
+    ) -> Result<Option<Vec<Value>>, WriteError> {
+        let defaults = self.defaults(entity);
+        let rows: Vec<Value> = items
+            .iter()
+            .map(|item| {
+                let mut content = item.set.clone();
+                if let Some(Some(notes)) = &item.notes {
+                    content.insert("notes".into(), json!(notes));
                 }
+                let mut custom = Map::new();
+                if let CustomPatch::Merge(values) = &item.custom {
+                    for (column, value) in values {
+                        if let Some(value) = value {
+                            custom.insert(column.clone(), json!(value));
+                        }
+                    }
+                }
+                for (column, default) in &defaults {
+                    custom.entry(column.clone()).or_insert(json!(default));
+                }
+                content.insert("customFields".into(), Value::Object(custom));
+                json!({"id": item.id, "content": content})
+            })
+            .collect();
+        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let links = items.iter().any(|i| {
+            i.relations.iter().any(|(_, ids)| !ids.is_empty()) || i.services.as_ref().is_some_and(|s| !s.is_empty())
+        });
+        let insert = "FOR $row IN $rows { CREATE type::record($table, $row.id) CONTENT $row.content RETURN NONE; };";
+        let vars = json!({"table": entity.table(), "rows": rows, "ids": ids});
+        if !links {
+            let sql = format!("{insert}\n{}", dto::select_by_ids(entity));
+            let mut results = run(tx, &sql, vars).await?;
+            let rows = match results.pop() {
+                Some(Value::Array(rows)) => rows,
+                _ => Vec::new(),
+            };
+            let ids: Vec<String> = ids.iter().map(|&i| i.to_owned()).collect();
+            return Ok(Some(dto::shaped_in_order(rows, &ids)));
+        }
+        run(tx, insert, vars).await?;
+        for item in items {
+            for (relation, ids) in &item.relations {
+                link(tx, entity, &item.id, relation, ids, 1.0).await?;
+            }
+            for (service, quantity) in item.services.iter().flatten() {
+                let relation = entity
+                    .relation("serviceIds")
+                    .ok_or_else(|| WriteError::Invalid(vec![]))?;
+                link(tx, entity, &item.id, relation, std::slice::from_ref(service), *quantity).await?;
             }
         }
-        for (column, default) in self.defaults(entity) {
-            custom.entry(column).or_insert(json!(default));
-        }
-        content.insert("customFields".into(), Value::Object(custom));
-        run(
-            tx,
-            "CREATE type::record($table, $id) CONTENT $content",
-            json!({"table": entity.table(), "id": item.id, "content": content}),
-        )
-        .await?;
-        for (relation, ids) in &item.relations {
-            link(tx, entity, &item.id, relation, ids, 1.0).await?;
-        }
-        for (service, quantity) in item.services.iter().flatten() {
-            let relation = entity
-                .relation("serviceIds")
-                .ok_or_else(|| WriteError::Invalid(vec![]))?;
-            link(tx, entity, &item.id, relation, std::slice::from_ref(service), *quantity).await?;
-        }
-        Ok(())
+        Ok(None)
     }
 
     async fn update(
