@@ -371,7 +371,11 @@ impl Admin {
             .await
             .map_err(email_taken(&new_user.email))?;
         if company.status == CompanyStatus::Active {
-            self.tenants.get(company_id).await?.upsert_member(user.clone()).await?;
+            let tenant = self.tenants.get(company_id).await?;
+            tenant.upsert_member(user.clone()).await?;
+            if user.status == UserStatus::PendingAuthorization {
+                tenant.open_pending_task(user.clone()).await?;
+            }
         }
         Ok(user)
     }

@@ -229,6 +229,13 @@ impl Admin {
             .await?
             .ok_or_else(|| AdminError::UserNotFound(user_id.to_owned()))?;
         self.verifier.forget_user(user_id);
+        if user.status == UserStatus::PendingAuthorization && updated.status != UserStatus::PendingAuthorization {
+            self.tenants
+                .get(company_id)
+                .await?
+                .close_pending_task(updated.id.clone())
+                .await?;
+        }
         Ok(updated)
     }
 }

@@ -914,10 +914,12 @@ async fn raw(args: &Args) -> anyhow::Result<Vec<Row>> {
         user_id: "bench".into(),
         role: Some(role),
     };
-    let input: QueryInput = serde_json::from_value(json!({
+    let mut input: QueryInput = serde_json::from_value(json!({
         "filters": [{"field": "organizationIds", "operator": "in", "value": [orgs[0]]}, {"field": column_id, "operator": "in", "value": [options[1]]}],
         "pagination": {"page": 1, "pageSize": 25}
     }))?;
+    // The SurrealQL MCP `filter_entity` runs: its list rows carry ids and names only.
+    input.brief = true;
     let compiled =
         compile(Entity::Contact, &input, &[column], &access, Scope::All).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let vars = Value::Object(compiled.vars.clone());

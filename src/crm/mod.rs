@@ -11,6 +11,7 @@ pub mod notes;
 pub mod query;
 pub mod service;
 pub mod spec;
+pub mod system_tasks;
 pub mod write;
 
 use serde::{Deserialize, Serialize};

@@ -357,6 +357,34 @@ impl TenantHandle {
             .map_err(TenantError::from)
     }
 
+    /// Opens the "approve user" system task of a user waiting for authorization (no events).
+    pub async fn open_pending_task(&self, user: crate::domain::User) -> Result<(), TenantError> {
+        self.write(move |shared| {
+            Box::pin(async move {
+                let columns = match shared.cached_columns() {
+                    Some(columns) => columns,
+                    None => Arc::new(crm::columns::list(&shared.db).await?),
+                };
+                crm::system_tasks::open(&shared.db, &user, &columns).await?;
+                shared.counts.lock().remove(&Entity::Task);
+                Ok::<_, TenantError>(())
+            })
+        })
+        .await?
+    }
+
+    /// Deletes a user's "approve user" system task once the user is no longer pending (no events).
+    pub async fn close_pending_task(&self, user_id: String) -> Result<(), TenantError> {
+        self.write(move |shared| {
+            Box::pin(async move {
+                crm::system_tasks::close(&shared.db, &user_id).await?;
+                shared.counts.lock().remove(&Entity::Task);
+                Ok::<_, TenantError>(())
+            })
+        })
+        .await?
+    }
+
     /// Seeds the demo data set, assigned to `user`; does nothing when the company already has deals.
     pub async fn seed_demo(&self, user: crate::domain::User) -> Result<bool, TenantError> {
         self.write(move |shared| {

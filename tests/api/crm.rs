@@ -634,3 +634,78 @@ async fn unfiltered_pages_are_slices_of_the_sorted_list_in_both_directions() {
     }
     assert_eq!(paged, with_a);
 }
+
+/// Reference §13.3: a user added as `pendingAuthorization` gets an "approve user" system task (no assignees, the
+/// task columns' single-select defaults, no events) that cannot be deleted or renamed and goes away once the user
+/// is approved.
+#[actix_web::test]
+async fn a_pending_user_gets_an_approval_task_until_approved() {
+    let app = spawn_app().await;
+    let c = app.create_company("Approvals").await;
+    let column = create(
+        &app,
+        &c.key,
+        "custom-columns",
+        json!({"entityType": "task", "type": "singleSelect", "label": "Priority",
+               "options": {"options": [{"label": "Low", "isDefault": true}, {"label": "High"}]}}),
+    )
+    .await;
+    let low = column["options"]["options"][0]["value"].clone();
+    let (user_id, _) = app
+        .create_user_with_key(&c.id, json!({"status": "pendingAuthorization"}))
+        .await;
+    let tasks = search(&app, &c.key, "tasks", json!({})).await;
+    assert_eq!(tasks["pagination"]["total"], 1, "{tasks}");
+    let task = &tasks["items"][0];
+    assert_eq!(task["type"], "userPendingAuthorization");
+    let name = task["name"].as_str().unwrap().to_owned();
+    assert!(
+        name.starts_with("User Pending Authorization (user-") && name.ends_with("@example.com)"),
+        "{name}"
+    );
+    assert_eq!(task["users"], json!([]));
+    assert_eq!(
+        task["customFieldValues"],
+        json!([{"columnId": column["id"], "value": low}])
+    );
+    let task_id = id(task);
+
+    let (status, renamed) = call(
+        &app,
+        &c.key,
+        Method::PUT,
+        &format!("/api/v1/tasks/{task_id}"),
+        Some(json!({"name": "Something else"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(renamed["name"], name.as_str(), "renaming a system task is ignored");
+    let (status, refused) = call(&app, &c.key, Method::DELETE, &format!("/api/v1/tasks/{task_id}"), None).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["details"][0]["message"], "Only custom tasks can be deleted");
+
+    let (status, approved) = call(
+        &app,
+        &c.key,
+        Method::PUT,
+        &format!("/api/v1/users/{user_id}"),
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{approved}");
+    let tasks = search(&app, &c.key, "tasks", json!({})).await;
+    assert_eq!(tasks["pagination"]["total"], 0, "{tasks}");
+    assert_eq!(tasks["items"], json!([]));
+
+    let (_, events) = call(&app, &c.key, Method::GET, "/api/v1/events?after=0", None).await;
+    let kinds: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert!(
+        !kinds.iter().any(|k| k.starts_with("task.")),
+        "opening and closing a system task emit no task events: {kinds:?}"
+    );
+}

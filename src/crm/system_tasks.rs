@@ -1,0 +1,51 @@
+//! System tasks (reference §13.3): a user added to a company as `pendingAuthorization` gets an "approve user" task
+//! (type `userPendingAuthorization`, no assignees, so only `readAll(tasks)` sees it, the company's single-select
+//! defaults applied). It is deleted when the user leaves that status. Users cannot delete it and renaming it is
+//! ignored (see `write`). Opening and closing it emit no task events.
+
+use serde_json::{Map, Value, json};
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+
+use super::Entity;
+use super::custom::{Column, ColumnType};
+use crate::store::{StoreResult, run};
+
+/// The task's type.
+pub const PENDING_AUTHORIZATION: &str = "userPendingAuthorization";
+
+/// The task's name for a user.
+#[must_use]
+pub fn name(email: &str) -> String {
+    format!("User Pending Authorization ({email})")
+}
+
+/// Opens (or re-opens) the user's pending-authorization task.
+pub async fn open(db: &Surreal<Any>, user: &crate::domain::User, columns: &[Column]) -> StoreResult<()> {
+    let custom: Map<String, Value> = columns
+        .iter()
+        .filter(|c| c.entity_type == Entity::Task && c.kind == ColumnType::SingleSelect)
+        .filter_map(|c| c.default_option().map(|d| (c.id.clone(), json!(d))))
+        .collect();
+    let sql = "DELETE task WHERE type = $type AND relatedUserId = $user;
+        CREATE type::record('task', $id) CONTENT {name: $name, type: $type, relatedUserId: $user, customFields: $custom};";
+    run(
+        db,
+        sql,
+        json!({"id": uuid::Uuid::new_v4().to_string(), "type": PENDING_AUTHORIZATION, "user": user.id,
+               "name": name(&user.email), "custom": custom}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes the user's pending-authorization task, if any.
+pub async fn close(db: &Surreal<Any>, user_id: &str) -> StoreResult<()> {
+    run(
+        db,
+        "DELETE task WHERE type = $type AND relatedUserId = $user;",
+        json!({"type": PENDING_AUTHORIZATION, "user": user_id}),
+    )
+    .await?;
+    Ok(())
+}
