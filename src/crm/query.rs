@@ -512,12 +512,37 @@ impl Builder<'_> {
         }
     }
 
+    /// Every token must occur (case-insensitively) in the record's name fields or in a linked record's names.
+    /// Each token becomes an id set: the records matching on their own fields (one scan of the table, no graph
+    /// traversal per row) united with the records linked to matching related records (a scan of that table, then
+    /// one traversal per match). A per-row traversal in the condition measured ~4x slower at 10k contacts.
     fn search(&mut self, term: &str) {
-        let fields = self.entity.search_fields().join(", ");
-        let haystack = format!("string::lowercase(array::join(array::flatten([{fields}]), ' '))");
+        fn haystack(fields: &[&str]) -> String {
+            format!(
+                "string::lowercase(array::join(array::flatten([{}]), ' '))",
+                fields.join(", ")
+            )
+        }
         for token in term.split_whitespace().take(10) {
             let v = self.bind(json!(token.to_lowercase()));
-            self.conditions.push(format!("string::contains({haystack}, {v})"));
+            let mut parts = vec![format!(
+                "(SELECT VALUE id FROM {} WHERE string::contains({}, {v}))",
+                self.entity.table(),
+                haystack(self.entity.search_fields())
+            )];
+            if let Some((other, fields, path)) = self.entity.search_via() {
+                parts.push(format!(
+                    "array::flatten((SELECT VALUE {path} FROM {} WHERE string::contains({}, {v})))",
+                    other.table(),
+                    haystack(fields)
+                ));
+            }
+            let set = format!("s{}", self.lets.len());
+            self.lets.push(format!(
+                "LET ${set} = array::distinct(array::flatten([{}]));",
+                parts.join(", ")
+            ));
+            self.sets.push(format!("${set}"));
         }
     }
 }

@@ -299,13 +299,23 @@ impl Entity {
         }
     }
 
-    /// Fields `searchTerm` looks in (SurrealQL expressions yielding a string or an array of strings).
+    /// Fields of the record itself that `searchTerm` looks in (each a string or an array of strings).
     #[must_use]
     pub fn search_fields(self) -> &'static [&'static str] {
         match self {
-            Self::Contact => &["firstName", "lastName", "emails", "->works_at->organization.name"],
-            Self::Organization => &["name", "<-works_at<-contact.firstName", "<-works_at<-contact.lastName"],
+            Self::Contact => &["firstName", "lastName", "emails"],
             _ => &["name"],
+        }
+    }
+
+    /// Linked records whose names `searchTerm` also matches: (their entity, their fields, the path from them to
+    /// records of this entity). Contacts match their organizations' names; organizations their contacts' names.
+    #[must_use]
+    pub fn search_via(self) -> Option<(Self, &'static [&'static str], &'static str)> {
+        match self {
+            Self::Contact => Some((Self::Organization, &["name"], "<-works_at<-contact")),
+            Self::Organization => Some((Self::Contact, &["firstName", "lastName"], "->works_at->organization")),
+            _ => None,
         }
     }
 

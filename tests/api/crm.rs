@@ -709,3 +709,60 @@ async fn a_pending_user_gets_an_approval_task_until_approved() {
         "opening and closing a system task emit no task events: {kinds:?}"
     );
 }
+
+/// `searchTerm`: every token must occur, case-insensitively, in the record's names (contacts: first and last name
+/// and emails) or in a linked record's names (a contact's organizations; an organization's contacts).
+#[actix_web::test]
+async fn search_terms_match_own_names_emails_and_linked_names_token_by_token() {
+    let app = spawn_app().await;
+    let c = app.create_company("Searching").await;
+    let acme = create(&app, &c.key, "organizations", json!({"name": "Acme Rockets"})).await;
+    let zenith = create(&app, &c.key, "organizations", json!({"name": "Zenith"})).await;
+    let alice = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "Alice", "lastName": "Hart", "emails": ["ally@mail.example"], "organizationIds": [id(&acme)]}),
+    )
+    .await;
+    let bob = create(
+        &app,
+        &c.key,
+        "contacts",
+        json!({"firstName": "Bob", "lastName": "Alison", "organizationIds": [id(&zenith)]}),
+    )
+    .await;
+    let found = |body: &Value| {
+        let mut found = ids(body);
+        found.sort();
+        found
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let contacts = |term: &str| search(&app, &c.key, "contacts", json!({"searchTerm": term}));
+    let body = contacts("ali").await;
+    assert_eq!(found(&body), sorted(vec![id(&alice), id(&bob)]), "first and last names");
+    assert_eq!(body["pagination"]["total"], 2);
+    assert_eq!(
+        ids(&contacts("ROCKET").await),
+        vec![id(&alice)],
+        "an organization's name"
+    );
+    assert_eq!(ids(&contacts("mail.example").await), vec![id(&alice)], "emails");
+    assert_eq!(
+        ids(&contacts("ali zenith").await),
+        vec![id(&bob)],
+        "every token must match"
+    );
+    assert_eq!(ids(&contacts("alice zenith").await), Vec::<String>::new());
+    let orgs = |term: &str| search(&app, &c.key, "organizations", json!({"searchTerm": term}));
+    assert_eq!(ids(&orgs("hart").await), vec![id(&acme)], "a contact's name");
+    assert_eq!(ids(&orgs("zen").await), vec![id(&zenith)]);
+    let body = orgs("nobody").await;
+    assert_eq!(
+        (body["items"].clone(), body["pagination"]["total"].clone()),
+        (json!([]), json!(0))
+    );
+}
