@@ -225,6 +225,11 @@ impl Writer<'_> {
         let entity = match &op {
             Op::Create(e, _) | Op::Update(e, _) | Op::Delete(e, _) | Op::Link { entity: e, .. } => *e,
         };
+        if let Op::Create(_, items) = &op
+            && !makes_links(items)
+        {
+            return self.create_unlinked(entity, items).await;
+        }
         let tx = self.db.clone().begin().await?;
         match self.apply_in(&tx, entity, op).await {
             Ok(outcome) => {
@@ -500,16 +505,11 @@ impl Writer<'_> {
             .collect()
     }
 
-    /// Creates the records in one statement. Without links to make, the same round trip also reads the new
-    /// records back as DTOs (returned); otherwise the links follow and the caller loads the DTOs.
-    async fn create(
-        &self,
-        tx: &Transaction<Any>,
-        entity: Entity,
-        items: &[Item],
-    ) -> Result<Option<Vec<Value>>, WriteError> {
+    /// The stored content of each new record: its fields, notes and custom values (with the single-select
+    /// defaults), as `{id, content}` rows.
+    fn new_rows(&self, entity: Entity, items: &[Item]) -> Vec<Value> {
         let defaults = self.defaults(entity);
-        let rows: Vec<Value> = items
+        items
             .iter()
             .map(|item| {
                 let mut content = item.set.clone();
@@ -530,11 +530,71 @@ impl Writer<'_> {
                 content.insert("customFields".into(), Value::Object(custom));
                 json!({"id": item.id, "content": content})
             })
-            .collect();
+            .collect()
+    }
+
+    /// Creates records that link to nothing in one round trip: the records, their DTOs and their
+    /// `<entity>.created` outbox rows in one transaction block (an interactive transaction costs four more trips
+    /// to the engine). The events' payloads are shaped in SurrealQL exactly as [`dto::shape`] does in Rust.
+    async fn create_unlinked(&self, entity: Entity, items: &[Item]) -> Result<Outcome, WriteError> {
+        let rows = self.new_rows(entity, items);
         let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
-        let links = items.iter().any(|i| {
-            i.relations.iter().any(|(_, ids)| !ids.is_empty()) || i.services.as_ref().is_some_and(|s| !s.is_empty())
-        });
+        let outbox: Vec<Value> = items
+            .iter()
+            .map(|item| {
+                let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+                json!({"seq": seq, "event": format!("{}.created", entity.table()), "entityId": item.id,
+                       "userId": self.access.user_id, "companyId": self.company_id})
+            })
+            .collect();
+        let sql = format!(
+            "BEGIN TRANSACTION;
+            FOR $row IN $rows {{ CREATE type::record($table, $row.id) CONTENT $row.content RETURN NONE; }};
+            LET $dtos = ({select});
+            FOR $event IN $outbox {{
+                LET $d = $dtos.find(|$x| $x.uid = $event.entityId);
+                CREATE outbox CONTENT object::extend($event, {{payload: object::extend(
+                    object::remove($d, ['uid', 'customFields']),
+                    {{id: $d.uid, notes: $d.notes ?? NULL,
+                      customFieldValues: object::entries($d.customFields).map(|$p| {{columnId: $p[0], value: $p[1]}})}}
+                )}}) RETURN NONE;
+            }};
+            RETURN $dtos;
+            COMMIT TRANSACTION;",
+            select = dto::select_by_ids(entity).trim_end_matches(';')
+        );
+        let vars = json!({"table": entity.table(), "rows": rows, "ids": ids, "outbox": outbox});
+        let results = run(self.db, &sql, vars).await?;
+        // The block's statements each answer (the transaction statements too); the DTOs are the last array.
+        let raw = results
+            .into_iter()
+            .rev()
+            .find_map(|v| match v {
+                Value::Array(raw) => Some(raw),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let ids: Vec<String> = ids.iter().map(|&i| i.to_owned()).collect();
+        let records = dto::shaped_in_order(raw, &ids);
+
+        Ok(Outcome {
+            events: records.iter().map(|d| Event::created(entity, d)).collect(),
+            count_delta: i64::try_from(records.len()).unwrap_or(0),
+            records,
+        })
+    }
+
+    /// Creates the records in one statement. Without links to make, the same round trip also reads the new
+    /// records back as DTOs (returned); otherwise the links follow and the caller loads the DTOs.
+    async fn create(
+        &self,
+        tx: &Transaction<Any>,
+        entity: Entity,
+        items: &[Item],
+    ) -> Result<Option<Vec<Value>>, WriteError> {
+        let rows = self.new_rows(entity, items);
+        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let links = makes_links(items);
         let insert = "FOR $row IN $rows { CREATE type::record($table, $row.id) CONTENT $row.content RETURN NONE; };";
         let vars = json!({"table": entity.table(), "rows": rows, "ids": ids});
         if !links {
@@ -662,6 +722,13 @@ const RECOMPUTE_TOTALS: &str = "UPDATE array::map($ids, |$i| type::record('deal'
     totalQuantity = math::sum(->deal_service.quantity)";
 
 /// Adds edges from a record to targets (the caller checked they are not linked yet).
+/// Whether creating these items makes any link (relationships or deal service lines).
+fn makes_links(items: &[Item]) -> bool {
+    items.iter().any(|i| {
+        i.relations.iter().any(|(_, ids)| !ids.is_empty()) || i.services.as_ref().is_some_and(|s| !s.is_empty())
+    })
+}
+
 async fn link(
     db: &impl Db,
     entity: Entity,

@@ -34,7 +34,14 @@ async fn writes_emit_ordered_events_with_precise_changes() {
         kinds,
         ["organization.created", "contact.created", "organization.updated"]
     );
-    assert_eq!(events[1]["payload"]["firstName"], "Ann", "created carries the DTO");
+    assert_eq!(
+        events[0]["payload"], org,
+        "created carries the DTO (a create without links)"
+    );
+    assert_eq!(
+        events[1]["payload"], contact,
+        "created carries the DTO (a create with links)"
+    );
     assert_eq!(
         events[2]["payload"]["changes"]["contacts"],
         json!({"previous": [], "current": [{"id": id(&contact), "firstName": "Ann", "lastName": ""}]})
@@ -100,4 +107,59 @@ async fn writes_emit_ordered_events_with_precise_changes() {
     );
     assert_eq!(deleted[0]["userId"], c.user_id.as_str());
     assert_eq!(deleted[0]["companyId"], c.id.as_str());
+}
+
+/// A create that links to nothing is written with its events in one statement block; its event payloads must be
+/// the very DTOs the caller gets back (notes, custom values and all), in order, for every item of a batch.
+#[actix_web::test]
+async fn unlinked_creates_carry_their_exact_dtos_in_order() {
+    let app = spawn_app().await;
+    let c = app.create_company("Unlinked").await;
+    let k = &c.key;
+    let column = create(
+        &app,
+        k,
+        "custom-columns",
+        json!({"entityType": "contact", "type": "singleSelect", "label": "Stage",
+               "options": {"options": [{"label": "Lead", "isDefault": true}, {"label": "Won"}]}}),
+    )
+    .await;
+    let mark = last_seq(&events_after(&app, k, 0).await);
+    let (status, created) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/contacts/many",
+        Some(json!({"contacts": [
+            {"firstName": "Ann", "notes": "Met at **the fair**", "emails": ["ann@x.example"]},
+            {"firstName": "Bo"},
+            {"firstName": "Cy", "lastName": "Dee"}
+        ]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let created = created.as_array().unwrap().clone();
+    assert_eq!(created.len(), 3);
+    assert_eq!(created[0]["notes"], "Met at **the fair**");
+    assert_eq!(created[1]["notes"], Value::Null);
+    assert_eq!(
+        created[1]["customFieldValues"],
+        json!([{"columnId": column["id"], "value": column["options"]["options"][0]["value"]}]),
+        "single-select default applied"
+    );
+    let events = events_after(&app, k, mark).await;
+    let payloads: Vec<Value> = events.iter().map(|e| e["payload"].clone()).collect();
+    assert_eq!(payloads, created);
+    assert!(events.iter().all(|e| e["event"] == "contact.created"));
+    let (_, fetched) = call(
+        &app,
+        k,
+        Method::GET,
+        &format!("/api/v1/contacts/{}", id(&created[0])),
+        None,
+    )
+    .await;
+    assert_eq!(fetched["contact"], created[0], "the read-back DTO is the created one");
+    let (_, list) = call(&app, k, Method::POST, "/api/v1/contacts/search", Some(json!({}))).await;
+    assert_eq!(list["pagination"]["total"], 3, "held counts follow");
 }
