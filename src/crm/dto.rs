@@ -24,8 +24,18 @@ pub fn shape(raw: Value) -> Value {
     for (key, value) in row {
         out.insert(key, value);
     }
+    out.insert(
+        "customFieldValues".into(),
+        custom_field_values(custom.unwrap_or(Value::Null)),
+    );
+    Value::Object(out)
+}
+
+/// The DTO's `customFieldValues` from the stored `customFields` map: `[{columnId, value}]` by column id.
+#[must_use]
+pub fn custom_field_values(custom: Value) -> Value {
     let values: Vec<Value> = match custom {
-        Some(Value::Object(map)) => {
+        Value::Object(map) => {
             let mut pairs: Vec<(String, Value)> = map.into_iter().collect();
             pairs.sort_by(|a, b| a.0.cmp(&b.0));
             pairs
@@ -35,8 +45,7 @@ pub fn shape(raw: Value) -> Value {
         }
         _ => Vec::new(),
     };
-    out.insert("customFieldValues".into(), Value::Array(values));
-    Value::Object(out)
+    Value::Array(values)
 }
 
 /// The statement reading records of `$table` by `$ids` with the entity's DTO projection.

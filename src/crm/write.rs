@@ -539,31 +539,31 @@ impl Writer<'_> {
     async fn create_unlinked(&self, entity: Entity, items: &[Item]) -> Result<Outcome, WriteError> {
         let rows = self.new_rows(entity, items);
         let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
-        let outbox: Vec<Value> = items
-            .iter()
-            .map(|item| {
-                let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-                json!({"seq": seq, "event": format!("{}.created", entity.table()), "entityId": item.id,
-                       "userId": self.access.user_id, "companyId": self.company_id})
-            })
-            .collect();
+        let mut vars = json!({"table": entity.table(), "rows": rows, "ids": ids});
+        // One outbox statement per item, reading its DTO by position (the read keeps the order of `$ids`):
+        // SurrealQL closures (`find`, `map`) measured ~0.4 ms per create here, so the custom values are shaped
+        // in Rust (they are all known before the write) and bound per item.
+        let mut statements = String::new();
+        for (i, row) in rows.iter().enumerate() {
+            let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+            vars[format!("e{i}")] = json!({"seq": seq, "event": format!("{}.created", entity.table()),
+                "entityId": ids[i], "userId": self.access.user_id, "companyId": self.company_id});
+            vars[format!("c{i}")] = dto::custom_field_values(row["content"]["customFields"].clone());
+            statements.push_str(&format!(
+                "CREATE outbox CONTENT object::extend($e{i}, {{payload: object::extend(\
+                 object::remove($dtos[{i}], ['uid', 'customFields']), \
+                 {{id: $dtos[{i}].uid, notes: $dtos[{i}].notes ?? NULL, customFieldValues: $c{i}}})}}) RETURN NONE;\n"
+            ));
+        }
         let sql = format!(
             "BEGIN TRANSACTION;
             FOR $row IN $rows {{ CREATE type::record($table, $row.id) CONTENT $row.content RETURN NONE; }};
             LET $dtos = ({select});
-            FOR $event IN $outbox {{
-                LET $d = $dtos.find(|$x| $x.uid = $event.entityId);
-                CREATE outbox CONTENT object::extend($event, {{payload: object::extend(
-                    object::remove($d, ['uid', 'customFields']),
-                    {{id: $d.uid, notes: $d.notes ?? NULL,
-                      customFieldValues: object::entries($d.customFields).map(|$p| {{columnId: $p[0], value: $p[1]}})}}
-                )}}) RETURN NONE;
-            }};
+            {statements}
             RETURN $dtos;
             COMMIT TRANSACTION;",
             select = dto::select_by_ids(entity).trim_end_matches(';')
         );
-        let vars = json!({"table": entity.table(), "rows": rows, "ids": ids, "outbox": outbox});
         let results = run(self.db, &sql, vars).await?;
         // The block's statements each answer (the transaction statements too); the DTOs are the last array.
         let raw = results
