@@ -321,7 +321,13 @@ impl Admin {
         self.tenants.reopen(id);
         let tenant = self.tenants.get(id).await?;
         for user in control::list_users(self.store.control(), id).await? {
-            tenant.upsert_member(user).await?;
+            tenant.upsert_member(user.clone()).await?;
+            // Users added or approved while suspended: their approval tasks follow their status now.
+            if user.status == UserStatus::PendingAuthorization {
+                tenant.open_pending_task(user).await?;
+            } else {
+                tenant.close_pending_task(user.id).await?;
+            }
         }
         Ok(company)
     }
@@ -373,8 +379,11 @@ impl Admin {
         if company.status == CompanyStatus::Active {
             let tenant = self.tenants.get(company_id).await?;
             tenant.upsert_member(user.clone()).await?;
-            if user.status == UserStatus::PendingAuthorization {
-                tenant.open_pending_task(user.clone()).await?;
+            if user.status == UserStatus::PendingAuthorization
+                && let Err(error) = tenant.open_pending_task(user.clone()).await
+            {
+                // The user exists now; the task is reconciled when the company is next resumed.
+                tracing::warn!(user = %user.id, error = %error, "could not open the approval task");
             }
         }
         Ok(user)

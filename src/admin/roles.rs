@@ -230,11 +230,14 @@ impl Admin {
             .ok_or_else(|| AdminError::UserNotFound(user_id.to_owned()))?;
         self.verifier.forget_user(user_id);
         if user.status == UserStatus::PendingAuthorization && updated.status != UserStatus::PendingAuthorization {
-            self.tenants
-                .get(company_id)
-                .await?
-                .close_pending_task(updated.id.clone())
-                .await?;
+            let closed = match self.tenants.get(company_id).await {
+                Ok(tenant) => tenant.close_pending_task(updated.id.clone()).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = closed {
+                // The approval stands; the task is reconciled when the company is next resumed.
+                tracing::warn!(user = %updated.id, error = %error, "could not remove the approval task");
+            }
         }
         Ok(updated)
     }

@@ -20,15 +20,16 @@ pub fn name(email: &str) -> String {
     format!("User Pending Authorization ({email})")
 }
 
-/// Opens (or re-opens) the user's pending-authorization task.
+/// Opens the user's pending-authorization task unless it is open already.
 pub async fn open(db: &Surreal<Any>, user: &crate::domain::User, columns: &[Column]) -> StoreResult<()> {
     let custom: Map<String, Value> = columns
         .iter()
         .filter(|c| c.entity_type == Entity::Task && c.kind == ColumnType::SingleSelect)
         .filter_map(|c| c.default_option().map(|d| (c.id.clone(), json!(d))))
         .collect();
-    let sql = "DELETE task WHERE type = $type AND relatedUserId = $user;
-        CREATE type::record('task', $id) CONTENT {name: $name, type: $type, relatedUserId: $user, customFields: $custom};";
+    let sql = "IF count(SELECT VALUE id FROM task WHERE type = $type AND relatedUserId = $user) = 0 {
+            CREATE type::record('task', $id) CONTENT {name: $name, type: $type, relatedUserId: $user, customFields: $custom};
+        };";
     run(
         db,
         sql,

@@ -344,10 +344,9 @@ impl Writer<'_> {
 
         // The write itself.
         let mut count_delta = 0i64;
-        let mut created = None;
         match &op {
             Op::Create(_, items) => {
-                created = self.create(tx, entity, items).await?;
+                self.create(tx, entity, items).await?;
                 count_delta = i64::try_from(items.len()).unwrap_or(0);
             }
             Op::Update(_, items) => {
@@ -410,10 +409,7 @@ impl Writer<'_> {
                 records = before.clone();
             }
             Op::Create(..) => {
-                let after = match created {
-                    Some(dtos) => dtos,
-                    None => dto::load(tx, entity, &primary_ids).await?,
-                };
+                let after = dto::load(tx, entity, &primary_ids).await?;
                 events_out.extend(after.iter().map(|d| Event::created(entity, d)));
                 records = after;
             }
@@ -584,30 +580,16 @@ impl Writer<'_> {
         })
     }
 
-    /// Creates the records in one statement. Without links to make, the same round trip also reads the new
-    /// records back as DTOs (returned); otherwise the links follow and the caller loads the DTOs.
-    async fn create(
-        &self,
-        tx: &Transaction<Any>,
-        entity: Entity,
-        items: &[Item],
-    ) -> Result<Option<Vec<Value>>, WriteError> {
-        let rows = self.new_rows(entity, items);
-        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
-        let links = makes_links(items);
+    /// Creates the records in one statement, then their links (creates without links take
+    /// [`Self::create_unlinked`]).
+    async fn create(&self, tx: &Transaction<Any>, entity: Entity, items: &[Item]) -> Result<(), WriteError> {
         let insert = "FOR $row IN $rows { CREATE type::record($table, $row.id) CONTENT $row.content RETURN NONE; };";
-        let vars = json!({"table": entity.table(), "rows": rows, "ids": ids});
-        if !links {
-            let sql = format!("{insert}\n{}", dto::select_by_ids(entity));
-            let mut results = run(tx, &sql, vars).await?;
-            let rows = match results.pop() {
-                Some(Value::Array(rows)) => rows,
-                _ => Vec::new(),
-            };
-            let ids: Vec<String> = ids.iter().map(|&i| i.to_owned()).collect();
-            return Ok(Some(dto::shaped_in_order(rows, &ids)));
-        }
-        run(tx, insert, vars).await?;
+        run(
+            tx,
+            insert,
+            json!({"table": entity.table(), "rows": self.new_rows(entity, items)}),
+        )
+        .await?;
         for item in items {
             for (relation, ids) in &item.relations {
                 link(tx, entity, &item.id, relation, ids, 1.0).await?;
@@ -619,7 +601,7 @@ impl Writer<'_> {
                 link(tx, entity, &item.id, relation, std::slice::from_ref(service), *quantity).await?;
             }
         }
-        Ok(None)
+        Ok(())
     }
 
     async fn update(

@@ -766,3 +766,25 @@ async fn search_terms_match_own_names_emails_and_linked_names_token_by_token() {
         (json!([]), json!(0))
     );
 }
+
+/// A pending user added while the company is suspended gets the approval task when the company is resumed.
+#[actix_web::test]
+async fn approval_tasks_are_reconciled_when_a_company_is_resumed() {
+    let app = spawn_app().await;
+    let c = app.create_company("Paused").await;
+    let status = |path: String| {
+        let request = app.admin(Method::POST, &path);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("/admin/v1/companies/{}/suspend", c.id)).await, 200);
+    app.create_user_with_key(&c.id, json!({"status": "pendingAuthorization"}))
+        .await;
+    assert_eq!(status(format!("/admin/v1/companies/{}/resume", c.id)).await, 200);
+    let tasks = search(&app, &c.key, "tasks", json!({})).await;
+    assert_eq!(tasks["pagination"]["total"], 1, "{tasks}");
+    assert_eq!(tasks["items"][0]["type"], "userPendingAuthorization");
+    assert_eq!(status(format!("/admin/v1/companies/{}/suspend", c.id)).await, 200);
+    assert_eq!(status(format!("/admin/v1/companies/{}/resume", c.id)).await, 200);
+    let again = search(&app, &c.key, "tasks", json!({})).await;
+    assert_eq!(ids(&again), ids(&tasks), "resuming again opens no second task");
+}
