@@ -97,7 +97,10 @@ pub async fn ensure(db: &Surreal<Any>, set: &SchemaSet) -> StoreResult<bool> {
     }
     for (name, text) in set.files {
         tracing::debug!(file = name, "applying schema");
-        db.query(*text).await?.check()?;
+        // One transaction per file: one commit (one fsync on a durable store) instead of one per statement.
+        db.query(format!("BEGIN TRANSACTION;\n{text}\nCOMMIT TRANSACTION;"))
+            .await?
+            .check()?;
     }
     run(
         db,
