@@ -320,15 +320,16 @@ impl Admin {
         let company = self.set_status(id, CompanyStatus::Active).await?;
         self.tenants.reopen(id);
         let tenant = self.tenants.get(id).await?;
-        for user in control::list_users(self.store.control(), id).await? {
+        let users = control::list_users(self.store.control(), id).await?;
+        for user in &users {
             tenant.upsert_member(user.clone()).await?;
-            // Users added or approved while suspended: their approval tasks follow their status now.
-            if user.status == UserStatus::PendingAuthorization {
-                tenant.open_pending_task(user).await?;
-            } else {
-                tenant.close_pending_task(user.id).await?;
-            }
         }
+        // Users added or approved while suspended: their approval tasks follow their status now.
+        let pending = users
+            .into_iter()
+            .filter(|u| u.status == UserStatus::PendingAuthorization)
+            .collect();
+        tenant.reconcile_pending_tasks(pending).await?;
         Ok(company)
     }
 

@@ -229,6 +229,17 @@ impl Column {
     }
 }
 
+/// The single-select defaults of an entity's columns, as `(column id, option id)`: what a new record gets when
+/// its input leaves those columns unset.
+#[must_use]
+pub fn defaults(columns: &[Column], entity: Entity) -> Vec<(String, String)> {
+    columns
+        .iter()
+        .filter(|c| c.entity_type == entity && c.kind == ColumnType::SingleSelect)
+        .filter_map(|c| c.default_option().map(|d| (c.id.clone(), d)))
+        .collect()
+}
+
 /// `+` then 7–15 digits.
 #[must_use]
 pub fn is_e164(text: &str) -> bool {

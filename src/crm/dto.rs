@@ -52,7 +52,7 @@ pub fn custom_field_values(custom: Value) -> Value {
 #[must_use]
 pub fn select_by_ids(entity: Entity) -> String {
     format!(
-        "SELECT {} FROM array::map($ids, |$i| type::record($table, $i)) WHERE id != NONE;",
+        "SELECT {} FROM array::map($ids, |$i| type::record($table, $i)) WHERE id != NONE",
         entity.projection()
     )
 }

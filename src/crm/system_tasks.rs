@@ -8,7 +8,7 @@ use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 
 use super::Entity;
-use super::custom::{Column, ColumnType};
+use super::custom::Column;
 use crate::store::{StoreResult, run};
 
 /// The task's type.
@@ -22,10 +22,9 @@ pub fn name(email: &str) -> String {
 
 /// Opens the user's pending-authorization task unless it is open already.
 pub async fn open(db: &Surreal<Any>, user: &crate::domain::User, columns: &[Column]) -> StoreResult<()> {
-    let custom: Map<String, Value> = columns
-        .iter()
-        .filter(|c| c.entity_type == Entity::Task && c.kind == ColumnType::SingleSelect)
-        .filter_map(|c| c.default_option().map(|d| (c.id.clone(), json!(d))))
+    let custom: Map<String, Value> = super::custom::defaults(columns, Entity::Task)
+        .into_iter()
+        .map(|(column, option)| (column, json!(option)))
         .collect();
     let sql = "IF count(SELECT VALUE id FROM task WHERE type = $type AND relatedUserId = $user) = 0 {
             CREATE type::record('task', $id) CONTENT {name: $name, type: $type, relatedUserId: $user, customFields: $custom};
@@ -48,5 +47,21 @@ pub async fn close(db: &Surreal<Any>, user_id: &str) -> StoreResult<()> {
         json!({"type": PENDING_AUTHORIZATION, "user": user_id}),
     )
     .await?;
+    Ok(())
+}
+
+/// Makes the approval tasks match the users' statuses: closes every task whose user is not pending any more, and
+/// opens the missing ones (for users added or approved while the company was suspended).
+pub async fn reconcile(db: &Surreal<Any>, pending: &[crate::domain::User], columns: &[Column]) -> StoreResult<()> {
+    let ids: Vec<&str> = pending.iter().map(|u| u.id.as_str()).collect();
+    run(
+        db,
+        "DELETE task WHERE type = $type AND relatedUserId NOT IN $pending;",
+        json!({"type": PENDING_AUTHORIZATION, "pending": ids}),
+    )
+    .await?;
+    for user in pending {
+        open(db, user, columns).await?;
+    }
     Ok(())
 }

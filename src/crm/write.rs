@@ -13,7 +13,7 @@ use surrealdb::method::Transaction;
 
 use super::Entity;
 use super::access::{Access, Scope};
-use super::custom::{Column, ColumnType};
+use super::custom::Column;
 use super::dto::{self, Visibility};
 use super::events::{self, Event};
 use super::input::{CustomPatch, Item};
@@ -479,9 +479,9 @@ impl Writer<'_> {
         let rows: Vec<Value> = events_out
             .iter()
             .map(|e| {
-                let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-                json!({"seq": seq, "event": e.event, "entityId": e.entity_id, "payload": e.payload,
-                       "userId": self.access.user_id, "companyId": self.company_id})
+                let mut row = self.outbox_row(&e.event, &e.entity_id);
+                row["payload"] = e.payload.clone();
+                row
             })
             .collect();
         run(
@@ -493,18 +493,17 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn defaults(&self, entity: Entity) -> Vec<(String, String)> {
-        self.columns
-            .iter()
-            .filter(|c| c.entity_type == entity && c.kind == ColumnType::SingleSelect)
-            .filter_map(|c| c.default_option().map(|d| (c.id.clone(), d)))
-            .collect()
+    /// An outbox row without its payload, numbered next.
+    fn outbox_row(&self, event: &str, entity_id: &str) -> Value {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        json!({"seq": seq, "event": event, "entityId": entity_id,
+               "userId": self.access.user_id, "companyId": self.company_id})
     }
 
     /// The stored content of each new record: its fields, notes and custom values (with the single-select
     /// defaults), as `{id, content}` rows.
     fn new_rows(&self, entity: Entity, items: &[Item]) -> Vec<Value> {
-        let defaults = self.defaults(entity);
+        let defaults = super::custom::defaults(self.columns, entity);
         items
             .iter()
             .map(|item| {
@@ -531,7 +530,7 @@ impl Writer<'_> {
 
     /// Creates records that link to nothing in one round trip: the records, their DTOs and their
     /// `<entity>.created` outbox rows in one transaction block (an interactive transaction costs four more trips
-    /// to the engine). The events' payloads are shaped in SurrealQL exactly as [`dto::shape`] does in Rust.
+    /// to the engine). The events' payloads are the DTOs as [`dto::shape`] makes them.
     async fn create_unlinked(&self, entity: Entity, items: &[Item]) -> Result<Outcome, WriteError> {
         let rows = self.new_rows(entity, items);
         let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
@@ -541,9 +540,7 @@ impl Writer<'_> {
         // in Rust (they are all known before the write) and bound per item.
         let mut statements = String::new();
         for (i, row) in rows.iter().enumerate() {
-            let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-            vars[format!("e{i}")] = json!({"seq": seq, "event": format!("{}.created", entity.table()),
-                "entityId": ids[i], "userId": self.access.user_id, "companyId": self.company_id});
+            vars[format!("e{i}")] = self.outbox_row(&format!("{}.created", entity.table()), ids[i]);
             vars[format!("c{i}")] = dto::custom_field_values(row["content"]["customFields"].clone());
             statements.push_str(&format!(
                 "CREATE outbox CONTENT object::extend($e{i}, {{payload: object::extend(\
@@ -558,7 +555,7 @@ impl Writer<'_> {
             {statements}
             RETURN $dtos;
             COMMIT TRANSACTION;",
-            select = dto::select_by_ids(entity).trim_end_matches(';')
+            select = dto::select_by_ids(entity)
         );
         let results = run(self.db, &sql, vars).await?;
         // The block's statements each answer (the transaction statements too); the DTOs are the last array.

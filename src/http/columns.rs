@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, delete, get, post, put, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::entities::access;
+use super::entities::tenant;
 use super::errors::parse_id;
 use super::policy::require;
 use super::{AppState, Authenticated};
@@ -37,12 +37,7 @@ async fn list(
     Authenticated(caller): Authenticated,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let columns = app
-        .tenants
-        .get(&caller.company.id)
-        .await?
-        .list_columns(query.entity_type)
-        .await?;
+    let columns = tenant(&app, &caller).await?.list_columns(query.entity_type).await?;
     Ok(HttpResponse::Ok().json(json!({"items": columns.iter().map(dto).collect::<Vec<_>>()})))
 }
 
@@ -53,11 +48,9 @@ async fn create(
     Authenticated(caller): Authenticated,
     body: web::Json<NewColumn>,
 ) -> Result<HttpResponse, ApiError> {
-    let column = app
-        .tenants
-        .get(&caller.company.id)
+    let column = tenant(&app, &caller)
         .await?
-        .create_column(access(&caller), body.into_inner())
+        .create_column(caller.access(), body.into_inner())
         .await?;
     Ok(HttpResponse::Created().json(dto(&column)))
 }
@@ -71,11 +64,9 @@ async fn update(
     body: web::Json<ColumnChange>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "custom column")?;
-    let column = app
-        .tenants
-        .get(&caller.company.id)
+    let column = tenant(&app, &caller)
         .await?
-        .update_column(access(&caller), id, body.into_inner(), None)
+        .update_column(caller.access(), id, body.into_inner(), None)
         .await?;
     Ok(HttpResponse::Ok().json(dto(&column)))
 }
@@ -88,12 +79,7 @@ async fn remove(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "custom column")?;
-    let column = app
-        .tenants
-        .get(&caller.company.id)
-        .await?
-        .delete_column(access(&caller), id)
-        .await?;
+    let column = tenant(&app, &caller).await?.delete_column(caller.access(), id).await?;
     Ok(HttpResponse::Ok().json(json!({"deleted": column.id})))
 }
 
@@ -114,9 +100,7 @@ async fn events(
 ) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&[perm(Resource::AuditLog, Action::ReadAll)]))?;
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
-    let items = app
-        .tenants
-        .get(&caller.company.id)
+    let items = tenant(&app, &caller)
         .await?
         .events(query.after.unwrap_or(0), limit)
         .await?;

@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use super::errors::parse_id;
 use super::{AppState, Authenticated};
 use crate::crm::Entity;
-use crate::crm::access::Access;
 use crate::crm::input::Nulls;
 use crate::crm::query::QueryInput;
 use crate::crm::service::{CrmError, WriteRequest};
@@ -39,25 +38,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// The caller's access inside their company.
-pub fn access(caller: &crate::auth::Caller) -> Access {
-    caller.access()
-}
-
-async fn tenant(app: &AppState, caller: &crate::auth::Caller) -> Result<TenantHandle, ApiError> {
+/// The caller's company's tenant handle.
+pub(super) async fn tenant(app: &AppState, caller: &crate::auth::Caller) -> Result<TenantHandle, ApiError> {
     Ok(app.tenants.get(&caller.company.id).await?)
 }
 
 /// Runs a write for a batch route.
 async fn apply(app: &AppState, caller: &crate::auth::Caller, request: WriteRequest) -> Result<Outcome, ApiError> {
-    Ok(tenant(app, caller).await?.apply(access(caller), request).await?)
+    Ok(tenant(app, caller).await?.apply(caller.access(), request).await?)
 }
 
 /// Runs a write for a single-record route (missing record → 404, paths without the batch prefix).
 async fn apply_one(app: &AppState, caller: &crate::auth::Caller, request: WriteRequest) -> Result<Outcome, ApiError> {
     tenant(app, caller)
         .await?
-        .apply(access(caller), request)
+        .apply(caller.access(), request)
         .await
         .map_err(single)
 }
@@ -173,7 +168,7 @@ async fn search(
     let input = body.map(web::Json::into_inner).unwrap_or_default();
     let result = tenant(&app, &caller)
         .await?
-        .search(**entity, &input, &access(&caller))
+        .search(**entity, &input, &caller.access())
         .await?;
     Ok(HttpResponse::Ok().json(result))
 }
@@ -186,7 +181,7 @@ async fn configuration(
 ) -> Result<HttpResponse, ApiError> {
     let result = tenant(&app, &caller)
         .await?
-        .configuration(**entity, &access(&caller))
+        .configuration(**entity, &caller.access())
         .await?;
     Ok(HttpResponse::Ok().json(result))
 }
@@ -202,7 +197,7 @@ async fn get_one(
     let id = parse_id(&id, entity.table())?;
     let handle = tenant(&app, &caller).await?;
     let found = handle
-        .get(entity, std::slice::from_ref(&id), &access(&caller))
+        .get(entity, std::slice::from_ref(&id), &caller.access())
         .await?
         .pop()
         .flatten();

@@ -13,7 +13,7 @@ use tracing_actix_web::RootSpan;
 
 use super::AppState;
 use crate::auth::{AuthError, Caller, api_key, bearer, presented_key};
-use crate::error::{ApiError, Code, ErrorCode};
+use crate::error::{ApiError, Code};
 use crate::rate_limit::Decision;
 
 /// Routes under `/api/v1` that need no key.
@@ -126,10 +126,7 @@ impl FromRequest for Authenticated {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let caller = req.extensions().get::<Arc<Caller>>().cloned();
-        ready(caller.map(Self).ok_or_else(|| {
-            let error = AuthError::Missing;
-            ApiError::new(error.code(), error.client_message())
-        }))
+        ready(caller.map(Self).ok_or_else(|| ApiError::from(AuthError::Missing)))
     }
 }
 

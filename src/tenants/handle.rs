@@ -79,7 +79,7 @@ impl TenantShared {
     }
 
     /// Loads columns (on the actor) unless cached.
-    async fn load_columns(&self) -> CrmResult<Arc<Vec<Column>>> {
+    async fn load_columns(&self) -> crate::store::StoreResult<Arc<Vec<Column>>> {
         if let Some(columns) = self.cached_columns() {
             return Ok(columns);
         }
@@ -211,8 +211,9 @@ impl TenantHandle {
         if let Some(columns) = self.shared.cached_columns() {
             return Ok(columns);
         }
-        self.write(|shared| Box::pin(async move { shared.load_columns().await }))
-            .await?
+        Ok(self
+            .write(|shared| Box::pin(async move { shared.load_columns().await }))
+            .await??)
     }
 
     /// An entity's configuration for a caller.
@@ -359,18 +360,8 @@ impl TenantHandle {
 
     /// Opens the "approve user" system task of a user waiting for authorization (no events).
     pub async fn open_pending_task(&self, user: crate::domain::User) -> Result<(), TenantError> {
-        self.write(move |shared| {
-            Box::pin(async move {
-                let columns = match shared.cached_columns() {
-                    Some(columns) => columns,
-                    None => Arc::new(crm::columns::list(&shared.db).await?),
-                };
-                crm::system_tasks::open(&shared.db, &user, &columns).await?;
-                shared.counts.lock().remove(&Entity::Task);
-                Ok::<_, TenantError>(())
-            })
-        })
-        .await?
+        self.system_tasks(move |db, columns| Box::pin(async move { crm::system_tasks::open(db, &user, columns).await }))
+            .await
     }
 
     /// Deletes a user's "approve user" system task once the user is no longer pending (no events).
@@ -378,6 +369,35 @@ impl TenantHandle {
         self.write(move |shared| {
             Box::pin(async move {
                 crm::system_tasks::close(&shared.db, &user_id).await?;
+                shared.counts.lock().remove(&Entity::Task);
+                Ok::<_, TenantError>(())
+            })
+        })
+        .await?
+    }
+
+    /// Makes the approval tasks match the pending users (after a suspension, when changes could not reach them).
+    pub async fn reconcile_pending_tasks(&self, pending: Vec<crate::domain::User>) -> Result<(), TenantError> {
+        self.system_tasks(move |db, columns| {
+            Box::pin(async move { crm::system_tasks::reconcile(db, &pending, columns).await })
+        })
+        .await
+    }
+
+    /// Runs a system-task change on the actor with the company's columns; the held task count is reloaded later.
+    async fn system_tasks<F>(&self, change: F) -> Result<(), TenantError>
+    where
+        F: for<'a> FnOnce(
+                &'a Surreal<Any>,
+                &'a [crm::custom::Column],
+            ) -> futures::future::LocalBoxFuture<'a, crate::store::StoreResult<()>>
+            + Send
+            + 'static,
+    {
+        self.write(move |shared| {
+            Box::pin(async move {
+                let columns = shared.load_columns().await?;
+                change(&shared.db, &columns).await?;
                 shared.counts.lock().remove(&Entity::Task);
                 Ok::<_, TenantError>(())
             })
