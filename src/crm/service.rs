@@ -150,14 +150,15 @@ impl Company<'_> {
         })
     }
 
-    /// A page of records matching the query. `held_total` answers unfiltered totals without a scan.
+    /// A page of records matching the query. `held_total` (the entity's record count, held by the company's
+    /// actor) answers unfiltered totals without a scan.
     pub async fn search(
         &self,
         entity: Entity,
         input: &QueryInput,
         access: &Access,
-        held_total: Option<u64>,
-    ) -> CrmResult<(SearchResult, bool)> {
+        held_total: u64,
+    ) -> CrmResult<SearchResult> {
         let scope = access.require_read(entity).map_err(CrmError::Forbidden)?;
         let compiled = query::compile(entity, input, self.columns, access, scope).map_err(CrmError::Invalid)?;
         let mut missing = Vec::new();
@@ -189,9 +190,8 @@ impl Company<'_> {
             Some(Value::Array(rows)) => rows,
             _ => Vec::new(),
         };
-        let used_held = compiled.unfiltered && held_total.is_some();
         let total = if compiled.unfiltered {
-            held_total.unwrap_or(0)
+            held_total
         } else {
             total_value.as_u64().unwrap_or(0)
         };
@@ -219,7 +219,7 @@ impl Company<'_> {
                 total,
             },
         };
-        Ok((result, !used_held && compiled.unfiltered))
+        Ok(result)
     }
 
     /// Records by id, as the caller may see them; `None` where missing or invisible.

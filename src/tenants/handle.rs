@@ -229,7 +229,7 @@ impl TenantHandle {
         let columns = self.columns().await?;
         let held = self.count(entity).await?;
         let company = self.shared.company(&columns);
-        Ok(company.search(entity, input, access, Some(held)).await?.0)
+        company.search(entity, input, access, held).await
     }
 
     /// Records by id (`None` where missing or not visible).
@@ -337,8 +337,11 @@ impl TenantHandle {
                 let columns = shared.load_columns().await?;
                 let company = shared.company(&columns);
                 let result = work(&company).await;
-                *shared.columns.write() = None;
-                shared.load_columns().await?;
+                if result.is_ok() {
+                    // The change is committed: refresh the cache the other requests read.
+                    *shared.columns.write() = None;
+                    shared.load_columns().await?;
+                }
                 result
             })
         })
