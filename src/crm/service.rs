@@ -14,7 +14,7 @@ use super::custom::{self, Column, ColumnChange, NewColumn};
 use super::dto::{self, Visibility};
 use super::input::{self, Mode, Nulls};
 use super::query::{self, FilterableField, QueryInput};
-use super::write::{Op, Outcome, WriteError, Writer};
+use super::write::{self, Op, Outcome, WriteError, Writer};
 use super::{Entity, Pagination, columns};
 use crate::domain::Action;
 use crate::error::{Code, ErrorCode, ErrorDetail};
@@ -248,14 +248,64 @@ impl Company<'_> {
     /// Applies a write request (called on the company's actor).
     pub async fn write(&self, access: &Access, seq: &AtomicU64, request: WriteRequest) -> CrmResult<Outcome> {
         let op = self.prepare(access, request)?;
-        let writer = Writer {
+        Ok(self.writer(access, seq).apply(op).await?)
+    }
+
+    fn writer<'a>(&'a self, access: &'a Access, seq: &'a AtomicU64) -> Writer<'a> {
+        Writer {
             db: self.db,
             access,
             columns: self.columns,
             company_id: self.id,
             seq,
-        };
-        Ok(writer.apply(op).await?)
+        }
+    }
+
+    /// Applies write requests that queued up on the company's actor while it was busy (called on the actor):
+    /// the creates among them that link to nothing share one transaction, so one commit serves them all; the
+    /// others run one by one. Each request gets its own answer, in order, as if it had run alone: a request
+    /// that fails changes nothing and does not fail the others.
+    pub async fn write_queued(&self, seq: &AtomicU64, queued: &[(Access, WriteRequest)]) -> Vec<CrmResult<Outcome>> {
+        if let [(access, request)] = queued {
+            return vec![self.write(access, seq, request.clone()).await];
+        }
+        let mut answers: Vec<Option<CrmResult<Outcome>>> = queued.iter().map(|_| None).collect();
+        let mut shared = Vec::new();
+        let mut alone = Vec::new();
+        for (i, (access, request)) in queued.iter().enumerate() {
+            match self.prepare(access, request.clone()) {
+                Err(error) => answers[i] = Some(Err(error)),
+                Ok(Op::Create(entity, items)) if !write::makes_links(&items) => {
+                    let part = self.writer(access, seq).unlinked_part(entity, &items, i);
+                    shared.push((i, part, Op::Create(entity, items)));
+                }
+                Ok(op) => alone.push((i, op)),
+            }
+        }
+        let (positions, (parts, ops)): (Vec<usize>, (Vec<_>, Vec<_>)) =
+            shared.into_iter().map(|(i, part, op)| (i, (part, op))).unzip();
+        match write::run_unlinked(self.db, parts).await {
+            Ok(outcomes) => {
+                for (i, outcome) in positions.into_iter().zip(outcomes) {
+                    answers[i] = Some(Ok(outcome));
+                }
+            }
+            // Something in the shared transaction failed: nothing of it was written; each runs alone so only
+            // the request at fault fails.
+            Err(error) => {
+                tracing::debug!(%error, "shared create transaction failed; running its creates one by one");
+                alone.extend(positions.into_iter().zip(ops));
+                alone.sort_by_key(|(i, _)| *i);
+            }
+        }
+        for (i, op) in alone {
+            let access = &queued[i].0;
+            answers[i] = Some(self.writer(access, seq).apply(op).await.map_err(CrmError::from));
+        }
+        answers
+            .into_iter()
+            .map(|answer| answer.unwrap_or(Err(CrmError::Unavailable)))
+            .collect()
     }
 
     fn prepare(&self, access: &Access, request: WriteRequest) -> CrmResult<Op> {
@@ -502,4 +552,109 @@ pub async fn last_seq(db: &Surreal<Any>) -> CrmResult<u64> {
         Some(Value::Array(values)) => values.first().and_then(Value::as_u64).unwrap_or(0),
         _ => 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn admin() -> Access {
+        let role = crate::domain::Role {
+            id: "r".into(),
+            name: "Admin".into(),
+            description: None,
+            is_system_role: true,
+            permissions: vec![],
+        };
+        Access {
+            user_id: "u".into(),
+            role: Some(role),
+        }
+    }
+
+    fn create(entity: Entity, item: Value) -> (Access, WriteRequest) {
+        let request = WriteRequest::Create {
+            entity,
+            items: vec![item],
+            nulls: Nulls::Refuse,
+        };
+        (admin(), request)
+    }
+
+    /// Queued creates share one transaction, and when that fails (here: a rule only the engine knows refuses
+    /// one of them) each runs alone: only the one at fault fails, the others are written with their events.
+    #[tokio::test]
+    async fn queued_creates_answer_alone_whether_or_not_their_shared_commit_succeeds() {
+        let db = surrealdb::engine::any::connect("mem://").await.unwrap();
+        db.query("DEFINE NAMESPACE t; USE NS t; DEFINE DATABASE d;")
+            .await
+            .unwrap();
+        db.use_ns("t").use_db("d").await.unwrap();
+        crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
+            .await
+            .unwrap();
+        let company = Company {
+            id: "c",
+            db: &db,
+            columns: &[],
+        };
+        let seq = AtomicU64::new(0);
+        let count = |table: &'static str| {
+            let db = db.clone();
+            async move {
+                let sql = format!("RETURN count(SELECT id FROM {table})");
+                crate::store::run(&db, &sql, json!({})).await.unwrap().pop().unwrap()
+            }
+        };
+
+        // All valid but one: one shared commit.
+        let queued = vec![
+            create(Entity::Contact, json!({"firstName": "Ann"})),
+            create(Entity::Contact, json!({"firstName": ""})),
+            create(Entity::Organization, json!({"name": "Acme"})),
+            create(Entity::Contact, json!({"firstName": "Bob", "lastName": "Lee"})),
+        ];
+        let answers = company.write_queued(&seq, &queued).await;
+        assert!(matches!(answers[1], Err(CrmError::Invalid(_))), "{:?}", answers[1]);
+        let written: Vec<&Outcome> = [0, 2, 3].iter().map(|&i| answers[i].as_ref().unwrap()).collect();
+        assert_eq!(written[0].records[0]["firstName"], "Ann");
+        assert_eq!(written[1].records[0]["name"], "Acme");
+        assert_eq!(written[2].records[0]["lastName"], "Lee");
+        assert!(written.iter().all(|o| o.count_delta == 1 && o.events.len() == 1));
+        assert_eq!(count("contact").await, json!(2));
+        assert_eq!(count("outbox").await, json!(3));
+
+        // The engine refuses one of them: the shared commit fails and the others are still written.
+        db.query("DEFINE FIELD OVERWRITE lastName ON contact TYPE string DEFAULT '' ASSERT $value != 'Refused'")
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
+        let queued = vec![
+            create(Entity::Contact, json!({"firstName": "Cy"})),
+            create(Entity::Contact, json!({"firstName": "Di", "lastName": "Refused"})),
+            create(Entity::Service, json!({"name": "Audit", "amount": 100})),
+        ];
+        let answers = company.write_queued(&seq, &queued).await;
+        assert!(matches!(answers[1], Err(CrmError::Store(_))), "{:?}", answers[1]);
+        assert_eq!(answers[0].as_ref().unwrap().records[0]["firstName"], "Cy");
+        assert_eq!(answers[2].as_ref().unwrap().records[0]["name"], "Audit");
+        assert_eq!(count("contact").await, json!(3));
+        assert_eq!(count("service").await, json!(1));
+        assert_eq!(count("outbox").await, json!(5));
+        let payloads = crate::store::run(&db, "SELECT VALUE payload.id FROM outbox ORDER BY seq", json!({}))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        let expected: Vec<&Value> = [&answers[0], &answers[2]]
+            .iter()
+            .map(|a| &a.as_ref().unwrap().records[0]["id"])
+            .collect();
+        assert_eq!(payloads.as_array().unwrap()[3..].iter().collect::<Vec<_>>(), expected);
+    }
 }

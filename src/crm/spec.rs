@@ -332,10 +332,21 @@ impl Entity {
     /// The SurrealQL projection building the raw DTO (the key comes back as `uid`).
     #[must_use]
     pub fn projection(self) -> String {
+        self.projection_with(Relation::dto_projection)
+    }
+
+    /// The DTO projection of a record just created without links (every relationship array empty): needs no
+    /// graph read, so an `INSERT … RETURN` can answer it.
+    #[must_use]
+    pub fn new_record_projection(self) -> String {
+        self.projection_with(|relation| format!("[] AS {}", relation.dto))
+    }
+
+    fn projection_with(self, relation_projection: impl Fn(&Relation) -> String) -> String {
         let mut parts = vec!["record::id(id) AS uid".to_owned()];
         parts.extend(self.scalar_fields().iter().map(|f| (*f).to_owned()));
         parts.extend(["notes".to_owned(), "createdAt".to_owned(), "updatedAt".to_owned()]);
-        parts.extend(self.relations().iter().map(Relation::dto_projection));
+        parts.extend(self.relations().iter().map(relation_projection));
         parts.push("customFields".to_owned());
         parts.join(", ")
     }

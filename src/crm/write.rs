@@ -532,49 +532,58 @@ impl Writer<'_> {
     /// `<entity>.created` outbox rows in one transaction block (an interactive transaction costs four more trips
     /// to the engine). The events' payloads are the DTOs as [`dto::shape`] makes them.
     async fn create_unlinked(&self, entity: Entity, items: &[Item]) -> Result<Outcome, WriteError> {
+        let part = self.unlinked_part(entity, items, 0);
+        Ok(run_unlinked(self.db, vec![part]).await?.pop().unwrap_or_default())
+    }
+
+    /// The statements and bindings of one create that links to nothing, for a block of several such creates
+    /// (`tag` keeps the bindings of each apart).
+    pub fn unlinked_part(&self, entity: Entity, items: &[Item], tag: usize) -> UnlinkedPart {
         let rows = self.new_rows(entity, items);
-        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
-        let mut vars = json!({"table": entity.table(), "rows": rows, "ids": ids});
-        // One outbox statement per item, reading its DTO by position (the read keeps the order of `$ids`):
-        // SurrealQL closures (`find`, `map`) measured ~0.4 ms per create here, so the custom values are shaped
-        // in Rust (they are all known before the write) and bound per item.
-        let mut statements = String::new();
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let mut vars = Map::new();
+        // The records come back from the insert itself as DTOs, in the order given: they link to nothing yet,
+        // so no graph read is needed.
+        let mut statements = format!(
+            "LET $dtos{tag} = (INSERT INTO {table} $rows{tag} RETURN {projection});\n",
+            table = entity.table(),
+            projection = entity.new_record_projection()
+        );
+        // One outbox statement per item, reading its DTO by position. SurrealQL closures (`find`, `map`)
+        // measured ~0.4 ms per create here, so the custom values are shaped in Rust (they are all known before
+        // the write) and bound per item.
         for (i, row) in rows.iter().enumerate() {
-            vars[format!("e{i}")] = self.outbox_row(&format!("{}.created", entity.table()), ids[i]);
-            vars[format!("c{i}")] = dto::custom_field_values(row["content"]["customFields"].clone());
+            let d = format!("$dtos{tag}[{i}]");
+            vars.insert(
+                format!("e{tag}_{i}"),
+                self.outbox_row(&format!("{}.created", entity.table()), &ids[i]),
+            );
+            vars.insert(
+                format!("c{tag}_{i}"),
+                dto::custom_field_values(row["content"]["customFields"].clone()),
+            );
             statements.push_str(&format!(
-                "CREATE outbox CONTENT object::extend($e{i}, {{payload: object::extend(\
-                 object::remove($dtos[{i}], ['uid', 'customFields']), \
-                 {{id: $dtos[{i}].uid, notes: $dtos[{i}].notes ?? NULL, customFieldValues: $c{i}}})}}) RETURN NONE;\n"
+                "CREATE outbox CONTENT object::extend($e{tag}_{i}, {{payload: object::extend(\
+                 object::remove({d}, ['uid', 'customFields']), \
+                 {{id: {d}.uid, notes: {d}.notes ?? NULL, customFieldValues: $c{tag}_{i}}})}}) RETURN NONE;\n"
             ));
         }
-        let sql = format!(
-            "BEGIN TRANSACTION;
-            FOR $row IN $rows {{ CREATE type::record($table, $row.id) CONTENT $row.content RETURN NONE; }};
-            LET $dtos = ({select});
-            {statements}
-            RETURN $dtos;
-            COMMIT TRANSACTION;",
-            select = dto::select_by_ids(entity)
-        );
-        let results = run(self.db, &sql, vars).await?;
-        // The block's statements each answer (the transaction statements too); the DTOs are the last array.
-        let raw = results
+        let contents = rows
             .into_iter()
-            .rev()
-            .find_map(|v| match v {
-                Value::Array(raw) => Some(raw),
-                _ => None,
+            .map(|mut row| {
+                let mut content = row["content"].take();
+                content["id"] = row["id"].take();
+                content
             })
-            .unwrap_or_default();
-        let ids: Vec<String> = ids.iter().map(|&i| i.to_owned()).collect();
-        let records = dto::shaped_in_order(raw, &ids);
-
-        Ok(Outcome {
-            events: records.iter().map(|d| Event::created(entity, d)).collect(),
-            count_delta: i64::try_from(records.len()).unwrap_or(0),
-            records,
-        })
+            .collect();
+        vars.insert(format!("rows{tag}"), Value::Array(contents));
+        UnlinkedPart {
+            entity,
+            ids,
+            statements,
+            vars,
+            result: format!("$dtos{tag}"),
+        }
     }
 
     /// Creates the records in one statement, then their links (creates without links take
@@ -702,7 +711,60 @@ const RECOMPUTE_TOTALS: &str = "UPDATE array::map($ids, |$i| type::record('deal'
 
 /// Adds edges from a record to targets (the caller checked they are not linked yet).
 /// Whether creating these items makes any link (relationships or deal service lines).
-fn makes_links(items: &[Item]) -> bool {
+/// One create that links to nothing, as statements of a transaction block (see [`Writer::unlinked_part`]).
+pub struct UnlinkedPart {
+    entity: Entity,
+    ids: Vec<String>,
+    statements: String,
+    vars: Map<String, Value>,
+    result: String,
+}
+
+/// Runs creates that link to nothing in one transaction block: one commit for all of them (several queued
+/// creates of a company share it). Answers each part's outcome, in order; any failure fails them all.
+pub async fn run_unlinked(db: &impl Db, parts: Vec<UnlinkedPart>) -> StoreResult<Vec<Outcome>> {
+    let mut sql = String::from("BEGIN TRANSACTION;\n");
+    let mut vars = Map::new();
+    let mut results = Vec::with_capacity(parts.len());
+    for part in &parts {
+        sql.push_str(&part.statements);
+        results.push(part.result.as_str());
+    }
+    sql.push_str(&format!("RETURN [{}];\nCOMMIT TRANSACTION;", results.join(", ")));
+    let mut wanted = Vec::with_capacity(parts.len());
+    for part in parts {
+        vars.extend(part.vars);
+        wanted.push((part.entity, part.ids));
+    }
+    // The block's statements each answer (the transaction statements too); the DTOs are the last array.
+    let raw = run(db, &sql, Value::Object(vars))
+        .await?
+        .into_iter()
+        .rev()
+        .find_map(|v| match v {
+            Value::Array(raw) => Some(raw),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut raw = raw.into_iter();
+    Ok(wanted
+        .into_iter()
+        .map(|(entity, ids)| {
+            let rows = match raw.next() {
+                Some(Value::Array(rows)) => rows,
+                _ => Vec::new(),
+            };
+            let records = dto::shaped_in_order(rows, &ids);
+            Outcome {
+                events: records.iter().map(|d| Event::created(entity, d)).collect(),
+                count_delta: i64::try_from(records.len()).unwrap_or(0),
+                records,
+            }
+        })
+        .collect())
+}
+
+pub fn makes_links(items: &[Item]) -> bool {
     items.iter().any(|i| {
         i.relations.iter().any(|(_, ids)| !ids.is_empty()) || i.services.as_ref().is_some_and(|s| !s.is_empty())
     })

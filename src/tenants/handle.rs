@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix::Addr;
+use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
@@ -39,6 +40,18 @@ pub struct TenantShared {
     seq_loaded: AtomicBool,
     /// Set when the actor panicked: the registry starts a fresh actor for the next request.
     pub(super) dead: AtomicBool,
+    /// Creates waiting for the actor, taken together by the next flush (see [`TenantHandle::apply`]).
+    queued: Mutex<Vec<Queued>>,
+    /// Numbers the queued creates.
+    next_ticket: AtomicU64,
+}
+
+/// A create waiting for the actor, with where its answer goes.
+struct Queued {
+    ticket: u64,
+    access: Access,
+    request: WriteRequest,
+    reply: oneshot::Sender<CrmResult<Outcome>>,
 }
 
 impl TenantShared {
@@ -51,7 +64,40 @@ impl TenantShared {
             seq: AtomicU64::new(0),
             seq_loaded: AtomicBool::new(false),
             dead: AtomicBool::new(false),
+            queued: Mutex::new(Vec::new()),
+            next_ticket: AtomicU64::new(0),
         }
+    }
+
+    /// Applies every queued create (on the actor): see [`Company::write_queued`]. Held counts are adjusted before
+    /// anyone is answered.
+    async fn flush_queued(&self) {
+        let queued = std::mem::take(&mut *self.queued.lock());
+        if queued.is_empty() {
+            return;
+        }
+        let (requests, replies): (Vec<(Access, WriteRequest)>, Vec<oneshot::Sender<CrmResult<Outcome>>>) =
+            queued.into_iter().map(|q| ((q.access, q.request), q.reply)).unzip();
+        let answers = match self.prepare_write().await {
+            Ok(columns) => self.company(&columns).write_queued(&self.seq, &requests).await,
+            Err(error) => {
+                tracing::error!(company = %self.company_id, %error, "could not prepare queued creates");
+                requests.iter().map(|_| Err(CrmError::Unavailable)).collect()
+            }
+        };
+        for ((answer, reply), (_, request)) in answers.into_iter().zip(replies).zip(&requests) {
+            if let (Ok(outcome), WriteRequest::Create { entity, .. }) = (&answer, request) {
+                self.adjust_count(*entity, outcome.count_delta);
+            }
+            let _ = reply.send(answer);
+        }
+    }
+
+    /// The columns and the outbox sequence a write needs, loaded if not yet.
+    async fn prepare_write(&self) -> CrmResult<Arc<Vec<Column>>> {
+        let columns = self.load_columns().await?;
+        self.load_seq().await?;
+        Ok(columns)
     }
 
     /// Adjusts a held count after a committed write (no-op while the count is not loaded yet).
@@ -240,11 +286,17 @@ impl TenantHandle {
     }
 
     /// Applies a write: checked in full, then one transaction with its events.
+    ///
+    /// Creates queue on the company and the actor takes all queued creates in one turn (one commit for those
+    /// that link to nothing; see [`Company::write_queued`]), so concurrent creates of a company do not wait for
+    /// one commit each. Each still gets its own answer and fails or succeeds alone.
     pub async fn apply(&self, access: Access, request: WriteRequest) -> CrmResult<Outcome> {
+        if matches!(request, WriteRequest::Create { .. }) {
+            return self.queue_create(access, request).await;
+        }
         self.write(move |shared| {
             Box::pin(async move {
-                let columns = shared.load_columns().await?;
-                shared.load_seq().await?;
+                let columns = shared.prepare_write().await?;
                 let entity = match &request {
                     WriteRequest::Create { entity, .. }
                     | WriteRequest::Update { entity, .. }
@@ -260,13 +312,38 @@ impl TenantHandle {
         .await?
     }
 
+    async fn queue_create(&self, access: Access, request: WriteRequest) -> CrmResult<Outcome> {
+        let (reply, answer) = oneshot::channel();
+        let ticket = self.shared.next_ticket.fetch_add(1, Ordering::Relaxed);
+        self.shared.queued.lock().push(Queued {
+            ticket,
+            access,
+            request,
+            reply,
+        });
+        // Asks the actor for a flush; it may find the queue already taken by an earlier flush, which then
+        // answered this create too.
+        let flushed = self
+            .write(|shared| Box::pin(async move { shared.flush_queued().await }))
+            .await;
+        if flushed.is_err() {
+            // The actor is gone. A create it never took is withdrawn (nothing was written); one it took has
+            // either been answered or died with the actor (its transaction did not commit).
+            let mut queued = self.shared.queued.lock();
+            if let Some(position) = queued.iter().position(|q| q.ticket == ticket) {
+                queued.remove(position);
+                return Err(CrmError::Unavailable);
+            }
+        }
+        answer.await.unwrap_or(Err(CrmError::Unavailable))
+    }
+
     /// Appends markdown to records' notes: reads and writes in one actor turn, so concurrent appends never
     /// lose text. Each item is (id, text); the error names a record that is missing or not visible.
     pub async fn append_notes(&self, access: Access, entity: Entity, items: Vec<(String, String)>) -> CrmResult<usize> {
         self.write(move |shared| {
             Box::pin(async move {
-                let columns = shared.load_columns().await?;
-                shared.load_seq().await?;
+                let columns = shared.prepare_write().await?;
                 let company = shared.company(&columns);
                 let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
                 let current = company.get(entity, &ids, &access).await?;

@@ -163,3 +163,87 @@ async fn unlinked_creates_carry_their_exact_dtos_in_order() {
     let (_, list) = call(&app, k, Method::POST, "/api/v1/contacts/search", Some(json!({}))).await;
     assert_eq!(list["pagination"]["total"], 3, "held counts follow");
 }
+
+/// Concurrent creates of one company queue on its actor and are committed together; each request still gets
+/// its own answer, an invalid one fails alone, and every record gets exactly one event carrying its DTO.
+#[actix_web::test]
+async fn concurrent_creates_each_answer_alone_with_one_event_per_record() {
+    let app = spawn_app().await;
+    let c = app.create_company("Concurrent").await;
+    let k = &c.key;
+    let org = create(&app, k, "organizations", json!({"name": "Hub"})).await;
+    let mark = last_seq(&events_after(&app, k, 0).await);
+    const N: usize = 60;
+    let requests = (0..N).map(|i| {
+        let (plural, body) = match i % 5 {
+            0 => ("contacts", json!({"firstName": ""})),
+            1 => (
+                "contacts",
+                json!({"firstName": format!("linked-{i}"), "organizationIds": [id(&org)]}),
+            ),
+            2 => ("organizations", json!({"name": format!("org-{i}")})),
+            _ => (
+                "contacts",
+                json!({"firstName": format!("plain-{i}"), "emails": [format!("p{i}@x.example")]}),
+            ),
+        };
+        let app = &app;
+        async move {
+            (
+                i,
+                call(app, k, Method::POST, &format!("/api/v1/{plural}"), Some(body)).await,
+            )
+        }
+    });
+    let answers = futures::future::join_all(requests).await;
+    let mut created = Vec::new();
+    for (i, (status, body)) in answers {
+        if i % 5 == 0 {
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(body["code"], "validation_failed", "{body}");
+            continue;
+        }
+        assert_eq!(status, 201, "{i}: {body}");
+        let name = body["firstName"].as_str().or(body["name"].as_str()).unwrap();
+        assert!(
+            name.ends_with(&format!("-{i}")),
+            "request {i} got another's record: {body}"
+        );
+        if i % 5 == 1 {
+            assert_eq!(body["organizations"][0]["id"], id(&org), "{body}");
+        }
+        created.push(body);
+    }
+    let events = events_after(&app, k, mark).await;
+    let mut created_events: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"].as_str().unwrap().ends_with(".created"))
+        .collect();
+    assert_eq!(created_events.len(), created.len(), "one created event per record");
+    for dto in &created {
+        let position = created_events
+            .iter()
+            .position(|e| e["payload"]["id"] == dto["id"])
+            .unwrap_or_else(|| panic!("no event for {dto}"));
+        assert_eq!(created_events.remove(position)["payload"], *dto);
+    }
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let (_, contacts) = call(&app, k, Method::POST, "/api/v1/contacts/search", Some(json!({}))).await;
+    let (_, orgs) = call(&app, k, Method::POST, "/api/v1/organizations/search", Some(json!({}))).await;
+    assert_eq!(contacts["pagination"]["total"], (N / 5) * 3, "held counts follow");
+    assert_eq!(orgs["pagination"]["total"], N / 5 + 1);
+    let (_, hub) = call(
+        &app,
+        k,
+        Method::GET,
+        &format!("/api/v1/organizations/{}", id(&org)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        hub["organization"]["contacts"].as_array().unwrap().len(),
+        N / 5,
+        "{hub}"
+    );
+}
