@@ -36,6 +36,8 @@ enum Scenario {
     RestSearch,
     /// REST search without filters: first page of 25 with the total.
     Unfiltered,
+    /// REST search with one relationship filter (the contacts of one organization): page 25 with the total.
+    Related,
     /// MCP `create_contacts` with one item per call.
     #[value(name = "create-1")]
     Create1,
@@ -77,6 +79,10 @@ struct Args {
     /// Contacts seeded for the filter / search scenarios.
     #[arg(long, default_value_t = 10_000)]
     contacts: usize,
+    /// Organizations the seeded contacts are spread over (round robin; `contacts / organizations` each). The
+    /// filtered organization is the first.
+    #[arg(long, default_value_t = 100)]
+    organizations: usize,
     /// Cold first requests timed in the `tenants` scenario.
     #[arg(long, default_value_t = 200)]
     cold_samples: usize,
@@ -93,6 +99,14 @@ struct Args {
     /// `tenant-memory`: open every database through one session instead of one session each.
     #[arg(long)]
     same_session: bool,
+    /// `tenant-memory`: apply the tenant schema without its `DEFINE INDEX` statements (an experiment: what the
+    /// engine keeps in memory per defined index).
+    #[arg(long)]
+    no_indexes: bool,
+    /// `tenants`: after creating the companies, restart the server on the same store, then touch every company
+    /// once (a server whose companies already exist; memory the engine kept from creating them is gone).
+    #[arg(long)]
+    restart: bool,
     /// Run the server in a memory cgroup with this limit in bytes, as in a container (`docker run --memory`).
     #[arg(long)]
     memory_limit: Option<u64>,
@@ -134,8 +148,9 @@ fn store_url(engine: &str, dir: &std::path::Path) -> anyhow::Result<String> {
 struct Server {
     child: Child,
     base: String,
-    _dir: tempfile::TempDir,
-    _cgroup: Option<MemoryCgroup>,
+    /// The store's directory (taken over by [`Server::restart`]).
+    dir: Option<tempfile::TempDir>,
+    cgroup: Option<MemoryCgroup>,
 }
 
 /// A memory cgroup (v2 `memory.max` or v1 `memory.limit_in_bytes`) the server runs in, as in a container with a
@@ -182,10 +197,31 @@ impl Drop for MemoryCgroup {
 
 impl Server {
     async fn start(binary: &PathBuf, args: &Args, env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let dir = tempfile::tempdir()?;
-        let store = store_url(&args.engine, &dir.path().join("store"))?;
         let cgroup = args.memory_limit.map(MemoryCgroup::create).transpose()?;
+        Self::spawn(binary, args, env, dir, cgroup).await
+    }
+
+    /// Stops the server (SIGTERM: a graceful shutdown) and starts it again on the same store, in the same cgroup.
+    async fn restart(mut self, binary: &PathBuf, args: &Args, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        self.child.wait()?;
+        let dir = self.dir.take().context("the server's store is gone")?;
+        let cgroup = self.cgroup.take();
+        Self::spawn(binary, args, env, dir, cgroup).await
+    }
+
+    async fn spawn(
+        binary: &PathBuf,
+        args: &Args,
+        env: &[(&str, &str)],
+        dir: tempfile::TempDir,
+        cgroup: Option<MemoryCgroup>,
+    ) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let store = store_url(&args.engine, &dir.path().join("store"))?;
         let mut command = match &cgroup {
             // The limit must hold from the first instruction: the engine sizes its caches when it opens the store.
             // As in a container: a private mount namespace where the cgroup is mounted as the hierarchy's root
@@ -226,8 +262,8 @@ impl Server {
         let server = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-            _cgroup: cgroup,
+            dir: Some(dir),
+            cgroup,
         };
         let client = reqwest::Client::new();
         for _ in 0..300 {
@@ -254,6 +290,21 @@ impl Server {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|kb| kb.parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    /// Times one `POST /api/v1/contacts/search` of a company (cold when its actor is not running), in ms.
+    async fn cold_search(&self, client: &reqwest::Client, key: &str) -> anyhow::Result<f64> {
+        let start = Instant::now();
+        let response = client
+            .post(format!("{}/api/v1/contacts/search", self.base))
+            .header("x-api-key", key)
+            .json(&json!({}))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("cold request answered {}", response.status());
+        }
+        Ok(start.elapsed().as_secs_f64() * 1000.0)
     }
 
     async fn create_company(&self, client: &reqwest::Client, name: &str) -> anyhow::Result<(String, String)> {
@@ -439,8 +490,9 @@ struct Seeded {
     option: String,
 }
 
-/// Seeds `contacts` contacts over 100 organizations with a 3-option single-select column, 100 per request.
-async fn seed(server: &Server, contacts: usize) -> anyhow::Result<Seeded> {
+/// Seeds `contacts` contacts over `organizations` organizations with a 3-option single-select column, 100 per
+/// request.
+async fn seed(server: &Server, contacts: usize, organizations: usize) -> anyhow::Result<Seeded> {
     let client = reqwest::Client::new();
     let (_, key) = server.create_company(&client, "Bench").await?;
     let post = |path: &str, body: Value| {
@@ -498,9 +550,9 @@ async fn seed(server: &Server, contacts: usize) -> anyhow::Result<Seeded> {
     for batch in batches {
         contact_ids.extend(batch?);
     }
-    let organizations: Vec<anyhow::Result<String>> = futures::stream::iter(0..100)
+    let organizations: Vec<anyhow::Result<String>> = futures::stream::iter(0..organizations.max(1))
         .map(|o| {
-            let members: Vec<&String> = contact_ids.iter().skip(o).step_by(100).collect();
+            let members: Vec<&String> = contact_ids.iter().skip(o).step_by(organizations.max(1)).collect();
             let request = post(
                 "/api/v1/organizations",
                 json!({"name": format!("Organization {o:03}"), "contactIds": members}),
@@ -550,11 +602,12 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
             | Scenario::Reference
             | Scenario::RestSearch
             | Scenario::Unfiltered
+            | Scenario::Related
             | Scenario::GetEntities
             | Scenario::SearchAll
     );
     let seeded = if needs_data {
-        seed(&server, args.contacts).await?
+        seed(&server, args.contacts, args.organizations).await?
     } else {
         let (_, key) = server.create_company(&reqwest::Client::new(), "Bench").await?;
         Seeded {
@@ -589,6 +642,12 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
             "rest-search",
             format!("{}/api/v1/contacts/search", server.base),
             json!({"filters": filters, "pagination": {"page": 1, "pageSize": 25}}),
+        ),
+        Scenario::Related => (
+            "related",
+            format!("{}/api/v1/contacts/search", server.base),
+            json!({"filters": [{"field": "organizationIds", "operator": "in", "value": [seeded.org]}],
+                   "pagination": {"page": 1, "pageSize": 25}}),
         ),
         Scenario::Unfiltered => (
             "unfiltered",
@@ -747,7 +806,9 @@ async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
     customermates::store::migrate::ensure(&db, &customermates::store::migrate::TENANT).await?;
     let column_id = uuid::Uuid::new_v4().to_string();
     let options: Vec<String> = (0..3).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    let orgs: Vec<String> = (0..100).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let orgs: Vec<String> = (0..args.organizations.max(1))
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
     customermates::store::run(
         &db,
         "FOR $o IN $orgs { CREATE type::record('organization', $o) SET name = 'Org'; }",
@@ -814,7 +875,23 @@ async fn tenant_memory(args: &Args) -> anyhow::Result<Vec<Row>> {
             root.clone()
         };
         session.use_ns("bench").use_db(&name).await?;
-        customermates::store::migrate::ensure(&session, &customermates::store::migrate::TENANT).await?;
+        if args.no_indexes {
+            for (_, text) in customermates::store::migrate::TENANT.files {
+                let statements: Vec<&str> = text
+                    .split(';')
+                    .filter(|s| !s.trim().is_empty() && !s.lines().any(|l| l.trim_start().starts_with("DEFINE INDEX")))
+                    .collect();
+                session
+                    .query(format!(
+                        "BEGIN TRANSACTION;{};COMMIT TRANSACTION;",
+                        statements.join(";")
+                    ))
+                    .await?
+                    .check()?;
+            }
+        } else {
+            customermates::store::migrate::ensure(&session, &customermates::store::migrate::TENANT).await?;
+        }
         session.query("SELECT count() FROM contact GROUP ALL").await?.check()?;
         drop(session);
         if (i + 1) % (args.companies / 10).max(1) == 0 {
@@ -834,12 +911,17 @@ async fn tenant_memory(args: &Args) -> anyhow::Result<Vec<Row>> {
                 errors: 0,
                 server_peak_rss_mb: rss,
                 note: format!(
-                    "{} databases, {}",
+                    "{} databases, {}{}",
                     i + 1,
                     if args.same_session {
                         "one session"
                     } else {
                         "a session each"
+                    },
+                    if args.no_indexes {
+                        ", schema without indexes"
+                    } else {
+                        ""
                     }
                 ),
             });
@@ -998,17 +1080,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn tenants(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
-    let server = Server::start(
-        binary,
-        args,
-        &[
-            ("CM_TENANTS__IDLE_TIMEOUT_SECS", "5"),
-            ("CM_TENANTS__SWEEP_INTERVAL_SECS", "1"),
-        ],
-    )
-    .await?;
+    let env = [
+        ("CM_TENANTS__IDLE_TIMEOUT_SECS", "5"),
+        ("CM_TENANTS__SWEEP_INTERVAL_SECS", "1"),
+    ];
+    let mut server = Server::start(binary, args, &env).await?;
     let client = reqwest::Client::new();
-    let (rss_before, _) = server.rss_mb();
+    let (mut rss_before, _) = server.rss_mb();
     let started = Instant::now();
     let created: Vec<anyhow::Result<(String, String)>> = futures::stream::iter(0..args.companies)
         .map(|i| {
@@ -1020,6 +1098,28 @@ async fn tenants(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
         .await;
     let companies: Vec<(String, String)> = created.into_iter().collect::<anyhow::Result<_>>()?;
     let creation = started.elapsed();
+    let mut restarted = String::new();
+    if args.restart {
+        let (rss_created, peak_created) = server.rss_mb();
+        server = server.restart(binary, args, &env).await?;
+        rss_before = server.rss_mb().0;
+        let touched: Vec<anyhow::Result<f64>> = futures::stream::iter(&companies)
+            .map(|(_, key)| {
+                let (server, client) = (&server, &client);
+                async move { server.cold_search(client, key).await }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let mut touched_cold: Vec<f64> = touched.into_iter().collect::<anyhow::Result<_>>()?;
+        touched_cold.sort_by(f64::total_cmp);
+        restarted = format!(
+            "before the restart RSS {rss_created:.0} MiB (peak {peak_created:.0} MiB); restarted on the same store, \
+             every company touched once (POST /api/v1/contacts/search, 8 at a time: p50 {:.2} ms, p99 {:.2} ms); ",
+            percentile(&touched_cold, 0.5),
+            percentile(&touched_cold, 0.99)
+        );
+    }
     let (rss_touched, _) = server.rss_mb();
     // Wait for the idle sweep to stop every actor.
     let mut running = u64::MAX;
@@ -1042,21 +1142,11 @@ async fn tenants(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let mut cold = Vec::new();
     let step = (companies.len() / args.cold_samples.max(1)).max(1);
     for (_, key) in companies.iter().step_by(step).take(args.cold_samples) {
-        let start = Instant::now();
-        let response = client
-            .post(format!("{}/api/v1/contacts/search", server.base))
-            .header("x-api-key", key)
-            .json(&json!({}))
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("cold request answered {}", response.status());
-        }
-        cold.push(start.elapsed().as_secs_f64() * 1000.0);
+        cold.push(server.cold_search(&client, key).await?);
     }
     cold.sort_by(f64::total_cmp);
     let note = format!(
-        "{} companies created in {:.1}s; RSS before {rss_before:.0} MiB, with all actors running {rss_touched:.0} MiB, \
+        "{} companies created in {:.1}s; {restarted}RSS before {rss_before:.0} MiB, with all actors running {rss_touched:.0} MiB, \
          peak {rss_peak:.0} MiB, after idle eviction ({running} actors left) {rss_after:.0} MiB (anonymous {anon_after:.0}, \
          mapped files {file_after:.0}); \
          cold first request (POST /api/v1/contacts/search) over {} companies",

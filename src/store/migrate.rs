@@ -1,6 +1,8 @@
 //! Schema application: idempotent `DEFINE … OVERWRITE` files, applied when their checksum changes,
 //! with the applied version recorded in `schema_meta:current`.
 
+use std::sync::OnceLock;
+
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -15,11 +17,14 @@ pub struct SchemaSet {
     pub version: i64,
     /// `(file name, SurrealQL)` in application order.
     pub files: &'static [(&'static str, &'static str)],
+    /// [`SchemaSet::checksum`], computed once.
+    checksum: OnceLock<String>,
 }
 
 /// The control database's schema.
-pub const CONTROL: SchemaSet = SchemaSet {
+pub static CONTROL: SchemaSet = SchemaSet {
     version: 1,
+    checksum: OnceLock::new(),
     files: &[
         (
             "010_company.surql",
@@ -39,8 +44,9 @@ pub const CONTROL: SchemaSet = SchemaSet {
 };
 
 /// Every company database's schema.
-pub const TENANT: SchemaSet = SchemaSet {
+pub static TENANT: SchemaSet = SchemaSet {
     version: 1,
+    checksum: OnceLock::new(),
     files: &[
         (
             "010_entities.surql",
@@ -60,16 +66,18 @@ pub const TENANT: SchemaSet = SchemaSet {
 };
 
 impl SchemaSet {
-    /// SHA-256 over the file names and contents, in order.
+    /// SHA-256 over the file names and contents, in order (hashed once, on first use).
     #[must_use]
-    pub fn checksum(&self) -> String {
-        let mut hasher = Sha256::new();
-        for (name, text) in self.files {
-            hasher.update(name.as_bytes());
-            hasher.update([0]);
-            hasher.update(text.as_bytes());
-        }
-        hex::encode(hasher.finalize())
+    pub fn checksum(&self) -> &str {
+        self.checksum.get_or_init(|| {
+            let mut hasher = Sha256::new();
+            for (name, text) in self.files {
+                hasher.update(name.as_bytes());
+                hasher.update([0]);
+                hasher.update(text.as_bytes());
+            }
+            hex::encode(hasher.finalize())
+        })
     }
 }
 

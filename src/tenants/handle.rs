@@ -9,6 +9,7 @@ use std::time::Instant;
 use actix::Addr;
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
+use futures::future::{self, Either};
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use serde_json::Value;
@@ -51,8 +52,11 @@ struct Queued {
     ticket: u64,
     access: Access,
     request: WriteRequest,
-    reply: oneshot::Sender<CrmResult<Outcome>>,
+    reply: Reply,
 }
+
+/// Where a queued create's answer goes.
+type Reply = oneshot::Sender<CrmResult<Outcome>>;
 
 impl TenantShared {
     pub(super) fn new(company_id: String, db: Surreal<Any>) -> Self {
@@ -76,7 +80,7 @@ impl TenantShared {
         if queued.is_empty() {
             return;
         }
-        let (requests, replies): (Vec<(Access, WriteRequest)>, Vec<oneshot::Sender<CrmResult<Outcome>>>) =
+        let (requests, replies): (Vec<(Access, WriteRequest)>, Vec<Reply>) =
             queued.into_iter().map(|q| ((q.access, q.request), q.reply)).unzip();
         let answers = match self.prepare_write().await {
             Ok(columns) => self.company(&columns).write_queued(&self.seq, &requests).await,
@@ -321,11 +325,13 @@ impl TenantHandle {
             request,
             reply,
         });
-        // Asks the actor for a flush; it may find the queue already taken by an earlier flush, which then
-        // answered this create too.
-        let flushed = self
-            .write(|shared| Box::pin(async move { shared.flush_queued().await }))
-            .await;
+        // Asks the actor for a flush. An earlier flush may take this create first: then its answer comes before
+        // this flush's turn, and waiting for that turn (behind the other creates' flushes) would only add latency.
+        let flush = std::pin::pin!(self.write(|shared| Box::pin(async move { shared.flush_queued().await })));
+        let (flushed, answer) = match future::select(answer, flush).await {
+            Either::Left((answer, _)) => return answer.unwrap_or(Err(CrmError::Unavailable)),
+            Either::Right((flushed, answer)) => (flushed, answer),
+        };
         if flushed.is_err() {
             // The actor is gone. A create it never took is withdrawn (nothing was written); one it took has
             // either been answered or died with the actor (its transaction did not commit).
@@ -335,6 +341,7 @@ impl TenantHandle {
                 return Err(CrmError::Unavailable);
             }
         }
+        // This flush (or an earlier one) took the create and has answered it, or died with the actor.
         answer.await.unwrap_or(Err(CrmError::Unavailable))
     }
 
