@@ -16,7 +16,8 @@ USER customermates
 WORKDIR /data
 ENV CM_SERVER__LISTEN=0.0.0.0:4000 \
     CM_DATABASE__URL=surrealkv:///data/customermates \
-    CM_LOG__FORMAT=json
+    CM_LOG__FORMAT=json \
+    MIMALLOC_PURGE_DELAY=10
 EXPOSE 4000
 HEALTHCHECK CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/4000"]
 ENTRYPOINT ["customermates"]

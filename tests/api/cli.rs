@@ -79,3 +79,42 @@ fn a_wrong_setting_fails_at_start_naming_the_setting() {
         assert!(stderr.contains(setting), "{var}={value}: {stderr}");
     }
 }
+
+/// The allocator variable the running server has, read from `/proc/<pid>/environ` (after any re-execution).
+fn running_purge_delay(preset: Option<&str>) -> Option<String> {
+    let mut command = binary();
+    command
+        .args(["--database-url", "mem://", "--listen", "127.0.0.1:0", "--no-demo"])
+        .env("CM_ADMIN__TOKEN", "test-admin-token-for-the-allocator-check")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    match preset {
+        Some(value) => command.env("MIMALLOC_PURGE_DELAY", value),
+        None => command.env_remove("MIMALLOC_PURGE_DELAY"),
+    };
+    let mut child = command.spawn().unwrap();
+    let mut found = None;
+    for _ in 0..100 {
+        let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap_or_default();
+        found = environ
+            .split(|b| *b == 0)
+            .filter_map(|entry| std::str::from_utf8(entry).ok())
+            .find_map(|entry| entry.strip_prefix("MIMALLOC_PURGE_DELAY=").map(str::to_owned));
+        // Before a re-execution the variable is absent; `exec` replaces the environment in one step.
+        if found.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    found
+}
+
+/// Without `MIMALLOC_PURGE_DELAY` the server re-executes itself with a short delay (freed memory goes back to the
+/// OS); a value the operator set is kept.
+#[test]
+fn the_server_runs_with_a_short_allocator_purge_delay_unless_one_is_set() {
+    assert_eq!(running_purge_delay(None).as_deref(), Some("10"));
+    assert_eq!(running_purge_delay(Some("250")).as_deref(), Some("250"));
+}
