@@ -11,9 +11,13 @@ use customermates::startup::{Application, FirstRun, services};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     return_freed_memory_promptly();
+    run()
+}
+
+#[actix_web::main]
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(&cli.overrides())?;
     customermates::telemetry::init(&settings.log);
@@ -52,12 +56,16 @@ fn return_freed_memory_promptly() {
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
             return;
         }
-        let Ok(exe) = std::env::current_exe() else { return };
-        // `exec` returns only if it failed; the server then runs with mimalloc's default delay.
-        let _failed = std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
+        let mut args = std::env::args_os();
+        let Some(arg0) = args.next() else { return };
+        // This very binary (not whatever its path points to now, e.g. during an upgrade), same argv[0].
+        let error = std::process::Command::new("/proc/self/exe")
+            .arg0(arg0)
+            .args(args)
             .env("MIMALLOC_PURGE_DELAY", "10")
             .exec();
+        // `exec` returns only if it failed; the server then runs with mimalloc's default delay.
+        eprintln!("note: could not re-execute with MIMALLOC_PURGE_DELAY=10 ({error}); using the allocator's default");
     }
 }
 

@@ -620,7 +620,17 @@ pub fn compile(
         entity.projection()
     };
     let mut sql = b.lets.join("\n");
-    if unfiltered || b.conditions.is_empty() {
+    if !unfiltered && b.conditions.is_empty() && extra.is_empty() {
+        // Only id sets (relationship filters, search tokens, own records): read each record's sort keys as a bare
+        // path (`$set.{id, firstName, lastName}`), sort those, then project only the page. A path costs the engine
+        // ~30 % less per record than a `SELECT` over the set (`bench sql`: 1,000 contacts of one organization,
+        // 7.8 against 11.1 ms), and every record of the set has to be read to sort it.
+        sql.push_str(&format!(
+            "\nLET $matched = (SELECT * FROM ({source}).{{id{keys}}} WHERE id != NONE ORDER BY {order});\n\
+             SELECT {projection} FROM array::slice($matched.id, $start, $start + $limit) ORDER BY {order};\n\
+             RETURN count($matched);"
+        ));
+    } else if unfiltered || b.conditions.is_empty() {
         // The page straight from the table (index-ordered) or from the id set; the total is held or the set's size.
         sql.push_str(&format!(
             "\nSELECT {projection}{extra} FROM {source}{filter} ORDER BY {order} LIMIT $limit START $start;\n"

@@ -284,7 +284,12 @@ impl Company<'_> {
         }
         let (positions, (parts, ops)): (Vec<usize>, (Vec<_>, Vec<_>)) =
             shared.into_iter().map(|(i, part, op)| (i, (part, op))).unzip();
-        match write::run_unlinked(self.db, parts).await {
+        let shared_result = if parts.is_empty() {
+            Ok(Vec::new())
+        } else {
+            write::run_unlinked(self.db, parts).await
+        };
+        match shared_result {
             Ok(outcomes) => {
                 for (i, outcome) in positions.into_iter().zip(outcomes) {
                     answers[i] = Some(Ok(outcome));
@@ -293,7 +298,7 @@ impl Company<'_> {
             // Something in the shared transaction failed: nothing of it was written; each runs alone so only
             // the request at fault fails.
             Err(error) => {
-                tracing::debug!(%error, "shared create transaction failed; running its creates one by one");
+                tracing::warn!(%error, "shared create transaction failed; running its creates one by one");
                 alone.extend(positions.into_iter().zip(ops));
                 alone.sort_by_key(|(i, _)| *i);
             }
@@ -535,6 +540,17 @@ pub enum WriteRequest {
     },
 }
 
+impl WriteRequest {
+    /// How many records the request names.
+    #[must_use]
+    pub fn item_count(&self) -> usize {
+        match self {
+            Self::Create { items, .. } | Self::Update { items, .. } => items.len(),
+            Self::Delete { ids, .. } | Self::Link { ids, .. } => ids.len(),
+        }
+    }
+}
+
 /// Change events after a sequence number, oldest first.
 pub async fn events(db: &Surreal<Any>, after: u64, limit: u32) -> CrmResult<Vec<Value>> {
     let sql = "SELECT seq, event, entityId, payload, userId, companyId, createdAt FROM outbox WHERE seq > $after ORDER BY seq LIMIT $limit";
@@ -583,6 +599,65 @@ mod tests {
             nulls: Nulls::Refuse,
         };
         (admin(), request)
+    }
+
+    /// Several creates in one block keep their bindings apart (tags 1 and 11 share a prefix) and each gets its
+    /// own records and events: the shared transaction itself must succeed, not only the one-by-one fallback.
+    #[tokio::test]
+    async fn creates_of_several_requests_commit_in_one_block() {
+        let db = surrealdb::engine::any::connect("mem://").await.unwrap();
+        db.query("DEFINE NAMESPACE t; USE NS t; DEFINE DATABASE d;")
+            .await
+            .unwrap();
+        db.use_ns("t").use_db("d").await.unwrap();
+        crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
+            .await
+            .unwrap();
+        let company = Company {
+            id: "c",
+            db: &db,
+            columns: &[],
+        };
+        let seq = AtomicU64::new(0);
+        let access = admin();
+        let mut parts = Vec::new();
+        for (tag, entity, item) in [
+            (1, Entity::Contact, json!({"firstName": "Ann"})),
+            (11, Entity::Organization, json!({"name": "Acme"})),
+            (2, Entity::Deal, json!({"name": "Big"})),
+        ] {
+            let request = WriteRequest::Create {
+                entity,
+                items: vec![item.clone(), item],
+                nulls: Nulls::Refuse,
+            };
+            let Ok(Op::Create(entity, items)) = company.prepare(&access, request) else {
+                panic!("a valid create")
+            };
+            parts.push(company.writer(&access, &seq).unlinked_part(entity, &items, tag));
+        }
+        let outcomes = write::run_unlinked(&db, parts).await.unwrap();
+        let names: Vec<Vec<&str>> = outcomes
+            .iter()
+            .map(|o| {
+                o.records
+                    .iter()
+                    .map(|r| r["firstName"].as_str().or(r["name"].as_str()).unwrap())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(names, [["Ann", "Ann"], ["Acme", "Acme"], ["Big", "Big"]]);
+        for outcome in &outcomes {
+            let ids: Vec<&Value> = outcome.events.iter().map(|e| &e.payload["id"]).collect();
+            let records: Vec<&Value> = outcome.records.iter().map(|r| &r["id"]).collect();
+            assert_eq!(ids, records);
+        }
+        let stored = crate::store::run(&db, "RETURN [count(SELECT id FROM contact), count(SELECT id FROM organization), count(SELECT id FROM deal), count(SELECT id FROM outbox)]", json!({}))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(stored, json!([2, 2, 2, 6]));
     }
 
     /// Queued creates share one transaction, and when that fails (here: a rule only the engine knows refuses

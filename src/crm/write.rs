@@ -709,8 +709,6 @@ const RECOMPUTE_TOTALS: &str = "UPDATE array::map($ids, |$i| type::record('deal'
     totalValue = math::sum(->deal_service.map(|$e| $e.quantity * $e.out.amount)),
     totalQuantity = math::sum(->deal_service.quantity)";
 
-/// Adds edges from a record to targets (the caller checked they are not linked yet).
-/// Whether creating these items makes any link (relationships or deal service lines).
 /// One create that links to nothing, as statements of a transaction block (see [`Writer::unlinked_part`]).
 pub struct UnlinkedPart {
     entity: Entity,
@@ -764,12 +762,14 @@ pub async fn run_unlinked(db: &impl Db, parts: Vec<UnlinkedPart>) -> StoreResult
         .collect())
 }
 
+/// Whether creating these items makes any link (relationships or deal service lines).
 pub fn makes_links(items: &[Item]) -> bool {
     items.iter().any(|i| {
         i.relations.iter().any(|(_, ids)| !ids.is_empty()) || i.services.as_ref().is_some_and(|s| !s.is_empty())
     })
 }
 
+/// Adds edges from a record to targets (the caller checked they are not linked yet).
 async fn link(
     db: &impl Db,
     entity: Entity,

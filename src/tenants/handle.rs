@@ -58,6 +58,38 @@ struct Queued {
 /// Where a queued create's answer goes.
 type Reply = oneshot::Sender<CrmResult<Outcome>>;
 
+/// Most queued creates one actor turn takes.
+const MAX_BATCH: usize = 64;
+/// Most items (records) one actor turn takes, unless a single create holds more (up to 100).
+const MAX_BATCH_ITEMS: usize = 500;
+
+/// Withdraws a queued create that no actor turn took yet: when its requester goes away (a dropped connection,
+/// a cancelled call) or the actor is gone. Nothing of a withdrawn create is written.
+struct Withdraw<'a> {
+    queued: &'a Mutex<Vec<Queued>>,
+    ticket: u64,
+}
+
+impl Withdraw<'_> {
+    /// Whether the create was still queued (and is now withdrawn).
+    fn now(&self) -> bool {
+        let mut queued = self.queued.lock();
+        match queued.iter().position(|q| q.ticket == self.ticket) {
+            Some(position) => {
+                queued.remove(position);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        self.now();
+    }
+}
+
 impl TenantShared {
     pub(super) fn new(company_id: String, db: Surreal<Any>) -> Self {
         Self {
@@ -73,10 +105,24 @@ impl TenantShared {
         }
     }
 
-    /// Applies every queued create (on the actor): see [`Company::write_queued`]. Held counts are adjusted before
-    /// anyone is answered.
+    /// Applies the queued creates (on the actor), oldest first and at most [`MAX_BATCH`] requests or about
+    /// [`MAX_BATCH_ITEMS`] items per turn (the rest wait for the next flush): see [`Company::write_queued`]. Held
+    /// counts are adjusted before anyone is answered.
     async fn flush_queued(&self) {
-        let queued = std::mem::take(&mut *self.queued.lock());
+        let queued: Vec<Queued> = {
+            let mut queued = self.queued.lock();
+            let mut items = 0;
+            let take = queued
+                .iter()
+                .take(MAX_BATCH)
+                .take_while(|q| {
+                    let first = items == 0;
+                    items += q.request.item_count();
+                    first || items <= MAX_BATCH_ITEMS
+                })
+                .count();
+            queued.drain(..take).collect()
+        };
         if queued.is_empty() {
             return;
         }
@@ -89,10 +135,12 @@ impl TenantShared {
                 requests.iter().map(|_| Err(CrmError::Unavailable)).collect()
             }
         };
-        for ((answer, reply), (_, request)) in answers.into_iter().zip(replies).zip(&requests) {
-            if let (Ok(outcome), WriteRequest::Create { entity, .. }) = (&answer, request) {
+        for (answer, (_, request)) in answers.iter().zip(&requests) {
+            if let (Ok(outcome), WriteRequest::Create { entity, .. }) = (answer, request) {
                 self.adjust_count(*entity, outcome.count_delta);
             }
+        }
+        for (answer, reply) in answers.into_iter().zip(replies) {
             let _ = reply.send(answer);
         }
     }
@@ -325,6 +373,10 @@ impl TenantHandle {
             request,
             reply,
         });
+        let withdraw = Withdraw {
+            queued: &self.shared.queued,
+            ticket,
+        };
         // Asks the actor for a flush. An earlier flush may take this create first: then its answer comes before
         // this flush's turn, and waiting for that turn (behind the other creates' flushes) would only add latency.
         let flush = std::pin::pin!(self.write(|shared| Box::pin(async move { shared.flush_queued().await })));
@@ -332,14 +384,10 @@ impl TenantHandle {
             Either::Left((answer, _)) => return answer.unwrap_or(Err(CrmError::Unavailable)),
             Either::Right((flushed, answer)) => (flushed, answer),
         };
-        if flushed.is_err() {
-            // The actor is gone. A create it never took is withdrawn (nothing was written); one it took has
-            // either been answered or died with the actor (its transaction did not commit).
-            let mut queued = self.shared.queued.lock();
-            if let Some(position) = queued.iter().position(|q| q.ticket == ticket) {
-                queued.remove(position);
-                return Err(CrmError::Unavailable);
-            }
+        // The actor is gone. A create it never took is withdrawn (nothing was written); one it took has either
+        // been answered or died with the actor (its transaction did not commit).
+        if flushed.is_err() && withdraw.now() {
+            return Err(CrmError::Unavailable);
         }
         // This flush (or an earlier one) took the create and has answered it, or died with the actor.
         answer.await.unwrap_or(Err(CrmError::Unavailable))
@@ -509,5 +557,93 @@ impl TenantHandle {
     pub async fn panic_for_test(&self) -> Result<(), TenantError> {
         self.write::<(), _>(|_| Box::pin(async { panic!("fault injection: tenant actor panic") }))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures::FutureExt;
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::{DatabaseSettings, TenantSettings};
+    use crate::crm::input::Nulls;
+
+    fn admin() -> Access {
+        let role = crate::domain::Role {
+            id: "r".into(),
+            name: "Admin".into(),
+            description: None,
+            is_system_role: true,
+            permissions: vec![],
+        };
+        Access {
+            user_id: "u".into(),
+            role: Some(role),
+        }
+    }
+
+    fn create(name: &str) -> WriteRequest {
+        WriteRequest::Create {
+            entity: Entity::Contact,
+            items: vec![json!({"firstName": name})],
+            nulls: Nulls::Refuse,
+        }
+    }
+
+    /// A create still queued when its requester goes away (a dropped connection, a cancelled call) is withdrawn:
+    /// a later turn of the actor must not write it.
+    #[actix_web::test]
+    async fn a_create_whose_requester_went_away_before_its_turn_is_not_written() {
+        let store = crate::store::Store::connect(&DatabaseSettings {
+            url: "mem://".into(),
+            namespace: "t".into(),
+            username: String::new(),
+            password: String::new().into(),
+        })
+        .await
+        .unwrap();
+        let company = uuid::Uuid::new_v4();
+        let database = crate::domain::company::database_name(&company);
+        store.create_tenant_db(&database).await.unwrap();
+        let registry = crate::tenants::TenantRegistry::new(
+            store,
+            &TenantSettings {
+                idle_timeout_secs: 600,
+                sweep_interval_secs: 600,
+            },
+        );
+        let handle = registry.get(&company.to_string()).await.unwrap();
+        // Keep the actor busy, queue a create behind it, then drop its requester.
+        let busy = {
+            let handle = handle.clone();
+            actix_web::rt::spawn(async move {
+                handle
+                    .write(|_| Box::pin(actix_web::rt::time::sleep(Duration::from_millis(300))))
+                    .await
+            })
+        };
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        let mut abandoned = Box::pin(handle.apply(admin(), create("Gone")));
+        assert!((&mut abandoned).now_or_never().is_none(), "the actor is busy");
+        assert_eq!(handle.shared.queued.lock().len(), 1);
+        drop(abandoned);
+        assert!(
+            handle.shared.queued.lock().is_empty(),
+            "withdrawn when its requester went away"
+        );
+        busy.await.unwrap().unwrap();
+
+        let kept = handle.apply(admin(), create("Kept")).await.unwrap();
+        assert_eq!(kept.records[0]["firstName"], "Kept");
+        let names = crate::store::run(&handle.shared.db, "SELECT VALUE firstName FROM contact", json!({}))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(names, json!(["Kept"]));
+        registry.shutdown().await;
     }
 }

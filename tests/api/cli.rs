@@ -81,6 +81,7 @@ fn a_wrong_setting_fails_at_start_naming_the_setting() {
 }
 
 /// The allocator variable the running server has, read from `/proc/<pid>/environ` (after any re-execution).
+#[cfg(target_os = "linux")]
 fn running_purge_delay(preset: Option<&str>) -> Option<String> {
     let mut command = binary();
     command
@@ -113,6 +114,7 @@ fn running_purge_delay(preset: Option<&str>) -> Option<String> {
 
 /// Without `MIMALLOC_PURGE_DELAY` the server re-executes itself with a short delay (freed memory goes back to the
 /// OS); a value the operator set is kept.
+#[cfg(target_os = "linux")]
 #[test]
 fn the_server_runs_with_a_short_allocator_purge_delay_unless_one_is_set() {
     assert_eq!(running_purge_delay(None).as_deref(), Some("10"));
