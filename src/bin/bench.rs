@@ -86,6 +86,9 @@ struct Args {
     /// Cold first requests timed in the `tenants` scenario.
     #[arg(long, default_value_t = 200)]
     cold_samples: usize,
+    /// `tenants`: seconds of RSS sampling (once a second) after every actor was evicted.
+    #[arg(long, default_value_t = 0)]
+    idle_samples: usize,
     /// Where to write the JSON report.
     #[arg(long, default_value = "bench-report.json")]
     json: PathBuf,
@@ -1136,8 +1139,27 @@ async fn tenants(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let (rss_after, rss_peak) = server.rss_mb();
+    let (rss_after, _) = server.rss_mb();
     let (anon_after, file_after) = (server.status_mb("RssAnon:"), server.status_mb("RssFile:"));
+    // The idle server's RSS moves with the engine's maintenance passes (every 30 s): sample it for a while.
+    let mut idle = Vec::new();
+    for _ in 0..args.idle_samples {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        idle.push(server.rss_mb().0);
+    }
+    idle.sort_by(f64::total_cmp);
+    let idle_note = if idle.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; idle after eviction, sampled every second for {} s: min {:.0}, median {:.0}, max {:.0} MiB",
+            idle.len(),
+            idle[0],
+            percentile(&idle, 0.5),
+            idle[idle.len() - 1]
+        )
+    };
+    let (_, rss_peak) = server.rss_mb();
     // Cold first requests: each sampled company's actor is stopped, so this request starts it.
     let mut cold = Vec::new();
     let step = (companies.len() / args.cold_samples.max(1)).max(1);
@@ -1149,7 +1171,7 @@ async fn tenants(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
         "{} companies created in {:.1}s; {restarted}RSS before {rss_before:.0} MiB, with all actors running {rss_touched:.0} MiB, \
          peak {rss_peak:.0} MiB, after idle eviction ({running} actors left) {rss_after:.0} MiB (anonymous {anon_after:.0}, \
          mapped files {file_after:.0}); \
-         cold first request (POST /api/v1/contacts/search) over {} companies",
+         cold first request (POST /api/v1/contacts/search) over {} companies{idle_note}",
         companies.len(),
         creation.as_secs_f64(),
         cold.len()

@@ -248,7 +248,17 @@ impl Company<'_> {
     /// Applies a write request (called on the company's actor).
     pub async fn write(&self, access: &Access, seq: &AtomicU64, request: WriteRequest) -> CrmResult<Outcome> {
         let op = self.prepare(access, request)?;
-        Ok(self.writer(access, seq).apply(op).await?)
+        self.apply(access, seq, op).await
+    }
+
+    /// Applies a checked operation; if it fails (nothing was written), the event numbers it took go back unused.
+    async fn apply(&self, access: &Access, seq: &AtomicU64, op: Op) -> CrmResult<Outcome> {
+        let before = seq.load(std::sync::atomic::Ordering::Relaxed);
+        let result = self.writer(access, seq).apply(op).await;
+        if result.is_err() {
+            seq.store(before, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(result?)
     }
 
     fn writer<'a>(&'a self, access: &'a Access, seq: &'a AtomicU64) -> Writer<'a> {
@@ -272,6 +282,8 @@ impl Company<'_> {
         let mut answers: Vec<Option<CrmResult<Outcome>>> = queued.iter().map(|_| None).collect();
         let mut shared = Vec::new();
         let mut alone = Vec::new();
+        // The shared block numbers its events as it is built; if it fails, the numbers go back unused.
+        let seq_before = seq.load(std::sync::atomic::Ordering::Relaxed);
         for (i, (access, request)) in queued.iter().enumerate() {
             match self.prepare(access, request.clone()) {
                 Err(error) => answers[i] = Some(Err(error)),
@@ -299,13 +311,14 @@ impl Company<'_> {
             // the request at fault fails.
             Err(error) => {
                 tracing::warn!(%error, "shared create transaction failed; running its creates one by one");
+                seq.store(seq_before, std::sync::atomic::Ordering::Relaxed);
                 alone.extend(positions.into_iter().zip(ops));
                 alone.sort_by_key(|(i, _)| *i);
             }
         }
         for (i, op) in alone {
             let access = &queued[i].0;
-            answers[i] = Some(self.writer(access, seq).apply(op).await.map_err(CrmError::from));
+            answers[i] = Some(self.apply(access, seq, op).await);
         }
         answers
             .into_iter()
@@ -721,6 +734,12 @@ mod tests {
         assert_eq!(count("contact").await, json!(3));
         assert_eq!(count("service").await, json!(1));
         assert_eq!(count("outbox").await, json!(5));
+        let seqs = crate::store::run(&db, "SELECT VALUE seq FROM outbox ORDER BY seq", json!({}))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(seqs, json!([1, 2, 3, 4, 5]), "failed writes leave no gap");
         let payloads = crate::store::run(&db, "SELECT VALUE payload.id FROM outbox ORDER BY seq", json!({}))
             .await
             .unwrap()
