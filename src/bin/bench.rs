@@ -286,13 +286,7 @@ impl Server {
     /// A memory field of the server's `/proc/<pid>/status` in MiB (`RssAnon:` is the heap, `RssFile:` mapped
     /// files the kernel can drop).
     fn status_mb(&self, name: &str) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
+        proc_status_mb(&self.child.id().to_string(), name)
     }
 
     /// Times one `POST /api/v1/contacts/search` of a company (cold when its actor is not running), in ms.
@@ -847,12 +841,16 @@ async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
 }
 
 /// Resident memory of this process in MiB.
-#[allow(clippy::cast_precision_loss)]
 fn own_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    proc_status_mb("self", "VmRSS:")
+}
+
+/// A memory field of `/proc/<pid>/status` in MiB (0 when unreadable).
+fn proc_status_mb(pid: &str, name: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with(name))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)

@@ -80,3 +80,40 @@ impl Access {
         self.require(Requirement::All(&[perm(entity.resource(), action)]))
     }
 }
+
+/// Shared unit-test fixtures.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use surrealdb::Surreal;
+    use surrealdb::engine::any::Any;
+
+    use super::Access;
+
+    /// A caller with the system role Admin (every permission).
+    pub(crate) fn admin() -> Access {
+        let role = crate::domain::Role {
+            id: "r".into(),
+            name: "Admin".into(),
+            description: None,
+            is_system_role: true,
+            permissions: vec![],
+        };
+        Access {
+            user_id: "u".into(),
+            role: Some(role),
+        }
+    }
+
+    /// A `mem://` company database with the tenant schema applied.
+    pub(crate) async fn tenant_db() -> Surreal<Any> {
+        let db = surrealdb::engine::any::connect("mem://").await.unwrap();
+        db.query("DEFINE NAMESPACE t; USE NS t; DEFINE DATABASE d;")
+            .await
+            .unwrap();
+        db.use_ns("t").use_db("d").await.unwrap();
+        crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
+            .await
+            .unwrap();
+        db
+    }
+}

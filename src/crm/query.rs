@@ -718,20 +718,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-
-    fn admin() -> Access {
-        let role = crate::domain::Role {
-            id: "r".into(),
-            name: "Admin".into(),
-            description: None,
-            is_system_role: true,
-            permissions: vec![],
-        };
-        Access {
-            user_id: "u".into(),
-            role: Some(role),
-        }
-    }
+    use crate::crm::access::fixtures::{admin, tenant_db};
 
     async fn plan(db: &surrealdb::Surreal<surrealdb::engine::any::Any>, compiled: &Compiled) -> String {
         // The statement that reads the table: the matching set's SELECT when there are conditions, else the page.
@@ -753,14 +740,7 @@ mod tests {
 
     #[tokio::test]
     async fn sorts_and_date_filters_on_indexed_fields_read_the_index() {
-        let db = surrealdb::engine::any::connect("mem://").await.unwrap();
-        db.query("DEFINE NAMESPACE t; USE NS t; DEFINE DATABASE d;")
-            .await
-            .unwrap();
-        db.use_ns("t").use_db("d").await.unwrap();
-        crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
-            .await
-            .unwrap();
+        let db = tenant_db().await;
         // (entity, input, index, whether the scan stops after the page: unfiltered lists must)
         let cases = [
             (Entity::Contact, json!({}), "contact_list_name", true),

@@ -590,20 +590,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-
-    fn admin() -> Access {
-        let role = crate::domain::Role {
-            id: "r".into(),
-            name: "Admin".into(),
-            description: None,
-            is_system_role: true,
-            permissions: vec![],
-        };
-        Access {
-            user_id: "u".into(),
-            role: Some(role),
-        }
-    }
+    use crate::crm::access::fixtures::{admin, tenant_db};
 
     fn create(entity: Entity, item: Value) -> (Access, WriteRequest) {
         let request = WriteRequest::Create {
@@ -618,14 +605,7 @@ mod tests {
     /// own records and events: the shared transaction itself must succeed, not only the one-by-one fallback.
     #[tokio::test]
     async fn creates_of_several_requests_commit_in_one_block() {
-        let db = surrealdb::engine::any::connect("mem://").await.unwrap();
-        db.query("DEFINE NAMESPACE t; USE NS t; DEFINE DATABASE d;")
-            .await
-            .unwrap();
-        db.use_ns("t").use_db("d").await.unwrap();
-        crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
-            .await
-            .unwrap();
+        let db = tenant_db().await;
         let company = Company {
             id: "c",
             db: &db,
@@ -677,14 +657,7 @@ mod tests {
     /// one of them) each runs alone: only the one at fault fails, the others are written with their events.
     #[tokio::test]
     async fn queued_creates_answer_alone_whether_or_not_their_shared_commit_succeeds() {
-        let db = surrealdb::engine::any::connect("mem://").await.unwrap();
-        db.query("DEFINE NAMESPACE t; USE NS t; DEFINE DATABASE d;")
-            .await
-            .unwrap();
-        db.use_ns("t").use_db("d").await.unwrap();
-        crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
-            .await
-            .unwrap();
+        let db = tenant_db().await;
         let company = Company {
             id: "c",
             db: &db,

@@ -569,21 +569,8 @@ mod tests {
 
     use super::*;
     use crate::config::{DatabaseSettings, TenantSettings};
+    use crate::crm::access::fixtures::admin;
     use crate::crm::input::Nulls;
-
-    fn admin() -> Access {
-        let role = crate::domain::Role {
-            id: "r".into(),
-            name: "Admin".into(),
-            description: None,
-            is_system_role: true,
-            permissions: vec![],
-        };
-        Access {
-            user_id: "u".into(),
-            role: Some(role),
-        }
-    }
 
     fn create(name: &str) -> WriteRequest {
         WriteRequest::Create {
