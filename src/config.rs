@@ -89,6 +89,8 @@ pub struct TenantSettings {
     pub idle_timeout_secs: u64,
     /// Seconds between idle sweeps.
     pub sweep_interval_secs: u64,
+    /// Records one of a company's tables must reach before the company's secondary indexes are built.
+    pub index_threshold: u64,
 }
 
 /// API-key cache settings.

@@ -102,8 +102,8 @@ struct Args {
     /// `tenant-memory`: open every database through one session instead of one session each.
     #[arg(long)]
     same_session: bool,
-    /// `tenant-memory`: apply the tenant schema without its `DEFINE INDEX` statements (an experiment: what the
-    /// engine keeps in memory per defined index).
+    /// `tenant-memory`: apply only the base tenant schema, as a company below `tenants.index_threshold` has it
+    /// (by default each database also gets the secondary indexes, as a grown company has them).
     #[arg(long)]
     no_indexes: bool,
     /// `tenants`: after creating the companies, restart the server on the same store, then touch every company
@@ -801,6 +801,7 @@ async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
         .check()?;
     db.use_ns("bench").use_db("raw").await?;
     customermates::store::migrate::ensure(&db, &customermates::store::migrate::TENANT).await?;
+    customermates::store::migrate::ensure(&db, &customermates::store::migrate::TENANT_INDEXES).await?;
     let column_id = uuid::Uuid::new_v4().to_string();
     let options: Vec<String> = (0..3).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let orgs: Vec<String> = (0..args.organizations.max(1))
@@ -876,22 +877,9 @@ async fn tenant_memory(args: &Args) -> anyhow::Result<Vec<Row>> {
             root.clone()
         };
         session.use_ns("bench").use_db(&name).await?;
-        if args.no_indexes {
-            for (_, text) in customermates::store::migrate::TENANT.files {
-                let statements: Vec<&str> = text
-                    .split(';')
-                    .filter(|s| !s.trim().is_empty() && !s.lines().any(|l| l.trim_start().starts_with("DEFINE INDEX")))
-                    .collect();
-                session
-                    .query(format!(
-                        "BEGIN TRANSACTION;{};COMMIT TRANSACTION;",
-                        statements.join(";")
-                    ))
-                    .await?
-                    .check()?;
-            }
-        } else {
-            customermates::store::migrate::ensure(&session, &customermates::store::migrate::TENANT).await?;
+        customermates::store::migrate::ensure(&session, &customermates::store::migrate::TENANT).await?;
+        if !args.no_indexes {
+            customermates::store::migrate::ensure(&session, &customermates::store::migrate::TENANT_INDEXES).await?;
         }
         session.query("SELECT count() FROM contact GROUP ALL").await?.check()?;
         drop(session);
@@ -920,7 +908,7 @@ async fn tenant_memory(args: &Args) -> anyhow::Result<Vec<Row>> {
                         "a session each"
                     },
                     if args.no_indexes {
-                        ", schema without indexes"
+                        ", base schema only (no secondary indexes)"
                     } else {
                         ""
                     }

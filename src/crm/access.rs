@@ -111,9 +111,9 @@ pub(crate) mod fixtures {
             .await
             .unwrap();
         db.use_ns("t").use_db("d").await.unwrap();
-        crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
-            .await
-            .unwrap();
+        for set in [&crate::store::migrate::TENANT, &crate::store::migrate::TENANT_INDEXES] {
+            crate::store::migrate::ensure(&db, set).await.unwrap();
+        }
         db
     }
 }

@@ -13,6 +13,8 @@ use super::{StoreResult, one, run};
 
 /// An ordered set of schema files for one kind of database.
 pub struct SchemaSet {
+    /// The `schema_meta` record that holds the applied version and checksum.
+    pub marker: &'static str,
     /// Schema version; raise it when a change needs a data migration.
     pub version: i64,
     /// `(file name, SurrealQL)` in application order.
@@ -23,6 +25,7 @@ pub struct SchemaSet {
 
 /// The control database's schema.
 pub static CONTROL: SchemaSet = SchemaSet {
+    marker: "current",
     version: 1,
     checksum: OnceLock::new(),
     files: &[
@@ -43,8 +46,9 @@ pub static CONTROL: SchemaSet = SchemaSet {
     ],
 };
 
-/// Every company database's schema.
+/// Every company database's schema (its secondary indexes are [`TENANT_INDEXES`]).
 pub static TENANT: SchemaSet = SchemaSet {
+    marker: "current",
     version: 1,
     checksum: OnceLock::new(),
     files: &[
@@ -61,6 +65,24 @@ pub static TENANT: SchemaSet = SchemaSet {
         (
             "050_listing.surql",
             include_str!("../../schema/tenant/050_listing.surql"),
+        ),
+    ],
+};
+
+/// A company database's secondary indexes, applied once one of its tables has grown to
+/// `tenants.index_threshold` records (see `schema/tenant/indexes/010_fields.surql`).
+pub static TENANT_INDEXES: SchemaSet = SchemaSet {
+    marker: "indexes",
+    version: 1,
+    checksum: OnceLock::new(),
+    files: &[
+        (
+            "indexes/010_fields.surql",
+            include_str!("../../schema/tenant/indexes/010_fields.surql"),
+        ),
+        (
+            "indexes/020_listing.surql",
+            include_str!("../../schema/tenant/indexes/020_listing.surql"),
         ),
     ],
 };
@@ -87,13 +109,13 @@ struct Applied {
     checksum: String,
 }
 
-const READ_APPLIED: &str = "SELECT version, checksum FROM ONLY schema_meta:current";
-const RECORD_APPLIED: &str =
-    "UPSERT schema_meta:current SET version = $version, checksum = $checksum, appliedAt = time::now()";
+const READ_APPLIED: &str = "SELECT version, checksum FROM ONLY type::record('schema_meta', $marker)";
+const RECORD_APPLIED: &str = "UPSERT type::record('schema_meta', $marker) \
+     SET version = $version, checksum = $checksum, appliedAt = time::now()";
 
 /// Whether the database already carries this schema set (one point read).
 pub async fn is_current(db: &Surreal<Any>, set: &SchemaSet) -> StoreResult<bool> {
-    let applied: Option<Applied> = one(db, READ_APPLIED, json!({})).await?;
+    let applied: Option<Applied> = one(db, READ_APPLIED, json!({"marker": set.marker})).await?;
     Ok(applied.is_some_and(|a| a.version == set.version && a.checksum == set.checksum()))
 }
 
@@ -113,7 +135,7 @@ pub async fn ensure(db: &Surreal<Any>, set: &SchemaSet) -> StoreResult<bool> {
     run(
         db,
         RECORD_APPLIED,
-        json!({"version": set.version, "checksum": set.checksum()}),
+        json!({"marker": set.marker, "version": set.version, "checksum": set.checksum()}),
     )
     .await?;
     Ok(true)
@@ -127,5 +149,15 @@ mod tests {
     fn checksums_differ_between_sets_and_are_stable() {
         assert_eq!(CONTROL.checksum(), CONTROL.checksum());
         assert_ne!(CONTROL.checksum(), TENANT.checksum());
+        assert_ne!(TENANT.checksum(), TENANT_INDEXES.checksum());
+    }
+
+    #[test]
+    fn the_base_tenant_schema_defines_only_the_indexes_that_enforce_uniqueness() {
+        for (name, text) in TENANT.files {
+            for line in text.lines().filter(|l| l.starts_with("DEFINE INDEX")) {
+                assert!(line.ends_with("UNIQUE;"), "{name}: {line} belongs in TENANT_INDEXES");
+            }
+        }
     }
 }

@@ -18,6 +18,9 @@ use crate::error::{Code, ErrorCode};
 /// Name of the database holding companies, users, roles and API keys.
 pub const CONTROL_DB: &str = "control";
 
+/// How often the embedded engine collects changefeed data (see [`Store::connect`]).
+const CHANGEFEED_GC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A failure talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -55,7 +58,10 @@ impl Store {
     /// Connects to `database.url` (`mem://`, `surrealkv://`, `ws://`, `wss://` — one code path),
     /// signs in for remote engines and applies the control schema.
     pub async fn connect(settings: &DatabaseSettings) -> StoreResult<Self> {
-        let control = surrealdb::engine::any::connect(settings.url.as_str()).await?;
+        // No table defines a CHANGEFEED, so the embedded engine's changefeed collection (by default a pass over
+        // every table of every database each 30 s, which grows with the number of companies) has nothing to do.
+        let config = surrealdb::opt::Config::new().changefeed_gc_interval(CHANGEFEED_GC_INTERVAL);
+        let control = surrealdb::engine::any::connect((settings.url.as_str(), config)).await?;
         let remote = settings.url.starts_with("ws://") || settings.url.starts_with("wss://");
         if remote && !settings.username.is_empty() {
             control

@@ -25,6 +25,7 @@ use crate::crm::query::QueryInput;
 use crate::crm::service::{Company, Configuration, CrmError, CrmResult, SearchResult, WriteRequest};
 use crate::crm::write::Outcome;
 use crate::crm::{self, Entity};
+use crate::store::migrate;
 
 /// What the actor owns: the company's session and its cached state.
 pub struct TenantShared {
@@ -45,6 +46,30 @@ pub struct TenantShared {
     queued: Mutex<Vec<Queued>>,
     /// Numbers the queued creates.
     next_ticket: AtomicU64,
+    /// Whether the company's secondary indexes exist, and when to build them.
+    indexing: Indexing,
+}
+
+/// A company's secondary indexes ([`migrate::TENANT_INDEXES`]) are built once one of its tables reaches
+/// `threshold` records: below that a scan answers as fast, and every defined index costs the engine memory for
+/// the life of the process and work in its periodic pass over all indexes (see the schema file).
+pub struct Indexing {
+    threshold: u64,
+    built: AtomicBool,
+    /// A build check is queued on the actor.
+    scheduled: AtomicBool,
+}
+
+impl Indexing {
+    /// `built` when the database already carries the current index set.
+    #[must_use]
+    pub fn new(threshold: u64, built: bool) -> Self {
+        Self {
+            threshold,
+            built: AtomicBool::new(built),
+            scheduled: AtomicBool::new(false),
+        }
+    }
 }
 
 /// A create waiting for the actor, with where its answer goes.
@@ -91,8 +116,9 @@ impl Drop for Withdraw<'_> {
 }
 
 impl TenantShared {
-    pub(super) fn new(company_id: String, db: Surreal<Any>) -> Self {
+    pub(super) fn new(company_id: String, db: Surreal<Any>, indexing: Indexing) -> Self {
         Self {
+            indexing,
             company_id,
             db,
             counts: Mutex::new(HashMap::new()),
@@ -143,6 +169,46 @@ impl TenantShared {
         for (answer, reply) in answers.into_iter().zip(replies) {
             let _ = reply.send(answer);
         }
+    }
+
+    /// Builds the secondary indexes (on the actor, so no write of the company runs meanwhile) if one of the
+    /// company's tables has reached the threshold. Counts not held yet are loaded and kept. A failure is logged
+    /// and the check runs again after a later write: until then searches scan, with the same results.
+    async fn build_indexes_if_grown(&self) {
+        if self.indexing.built.load(Ordering::Acquire) {
+            return;
+        }
+        let grown = async {
+            let mut largest = 0;
+            for entity in Entity::ALL {
+                let count = match self.cached_count(entity) {
+                    Some(count) => count,
+                    None => {
+                        let count = crm::count_all(&self.db, entity).await?;
+                        self.counts.lock().insert(entity, count);
+                        count
+                    }
+                };
+                largest = largest.max(count);
+            }
+            if largest < self.indexing.threshold {
+                return Ok(None);
+            }
+            let started = Instant::now();
+            migrate::ensure(&self.db, &migrate::TENANT_INDEXES).await?;
+            Ok::<_, crate::store::StoreError>(Some((largest, started.elapsed())))
+        };
+        match grown.await {
+            Ok(None) => {}
+            Ok(Some((largest, took))) => {
+                self.indexing.built.store(true, Ordering::Release);
+                tracing::info!(company = %self.company_id, largest, ?took, "secondary indexes built");
+            }
+            Err(error) => {
+                tracing::warn!(company = %self.company_id, %error, "could not build the secondary indexes; will retry");
+            }
+        }
+        self.indexing.scheduled.store(false, Ordering::Release);
     }
 
     /// The columns and the outbox sequence a write needs, loaded if not yet.
@@ -291,6 +357,7 @@ impl TenantHandle {
             })
         })
         .await?
+        .inspect(|_| self.index_when_grown())
     }
 
     /// Counts of all five entities.
@@ -337,15 +404,43 @@ impl TenantHandle {
         self.shared.company(&columns).get(entity, ids, access).await
     }
 
+    /// After a write or a count: once a held count has reached the threshold, queues the index build on the
+    /// actor (after the writes already queued). Every search of an entity holds its count, so a company that has
+    /// grown (records written before this version, or a lowered threshold) gets its indexes at its first search
+    /// of a large table or its first write, without a check on every actor start.
+    fn index_when_grown(&self) {
+        let indexing = &self.shared.indexing;
+        if !indexing.built.load(Ordering::Acquire)
+            && self
+                .shared
+                .counts
+                .lock()
+                .values()
+                .any(|&count| count >= indexing.threshold)
+            && !indexing.scheduled.swap(true, Ordering::AcqRel)
+        {
+            self.addr.do_send(Write(Box::new(|shared: Arc<TenantShared>| {
+                Box::pin(async move { shared.build_indexes_if_grown().await }) as LocalBoxFuture<'static, ()>
+            })));
+        }
+    }
+
     /// Applies a write: checked in full, then one transaction with its events.
     ///
     /// Creates queue on the company and the actor takes all queued creates in one turn (one commit for those
     /// that link to nothing; see [`Company::write_queued`]), so concurrent creates of a company do not wait for
     /// one commit each. Each still gets its own answer and fails or succeeds alone.
     pub async fn apply(&self, access: Access, request: WriteRequest) -> CrmResult<Outcome> {
-        if matches!(request, WriteRequest::Create { .. }) {
-            return self.queue_create(access, request).await;
-        }
+        let outcome = if matches!(request, WriteRequest::Create { .. }) {
+            self.queue_create(access, request).await
+        } else {
+            self.apply_alone(access, request).await
+        };
+        self.index_when_grown();
+        outcome
+    }
+
+    async fn apply_alone(&self, access: Access, request: WriteRequest) -> CrmResult<Outcome> {
         self.write(move |shared| {
             Box::pin(async move {
                 let columns = shared.prepare_write().await?;
@@ -580,10 +675,8 @@ mod tests {
         }
     }
 
-    /// A create still queued when its requester goes away (a dropped connection, a cancelled call) is withdrawn:
-    /// a later turn of the actor must not write it.
-    #[actix_web::test]
-    async fn a_create_whose_requester_went_away_before_its_turn_is_not_written() {
+    /// A registry on a `mem://` store holding one company.
+    async fn registry(index_threshold: u64) -> (crate::tenants::TenantRegistry, String) {
         let store = crate::store::Store::connect(&DatabaseSettings {
             url: "mem://".into(),
             namespace: "t".into(),
@@ -600,9 +693,141 @@ mod tests {
             &TenantSettings {
                 idle_timeout_secs: 600,
                 sweep_interval_secs: 600,
+                index_threshold,
             },
         );
-        let handle = registry.get(&company.to_string()).await.unwrap();
+        (registry, company.to_string())
+    }
+
+    /// Names of the indexes defined on the contact table.
+    async fn contact_indexes(handle: &TenantHandle) -> Vec<String> {
+        let info = crate::store::run(&handle.shared.db, "INFO FOR TABLE contact", json!({}))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        let mut names: Vec<String> = info["indexes"].as_object().unwrap().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Waits until the actor has handled every message sent before this call.
+    async fn settle(handle: &TenantHandle) {
+        handle.write(|_| Box::pin(async {})).await.unwrap();
+    }
+
+    /// A company's secondary indexes are built once one of its tables reaches the threshold, not before; searches
+    /// answer the same before and after; a restarted actor finds them built.
+    #[actix_web::test]
+    async fn secondary_indexes_are_built_once_a_table_reaches_the_threshold() {
+        let (registry, company) = registry(5).await;
+        let handle = registry.get(&company).await.unwrap();
+        let by_name: QueryInput = serde_json::from_value(json!({"pagination": {"page": 1, "pageSize": 3}})).unwrap();
+        let recent: QueryInput = serde_json::from_value(json!({
+            "filters": [{"field": "createdAt", "operator": "gte", "value": "2020-01-01"}],
+            "sortDescriptor": {"field": "createdAt", "direction": "desc"}
+        }))
+        .unwrap();
+        let names = |result: SearchResult| -> Vec<String> {
+            result
+                .items
+                .iter()
+                .map(|c| c["firstName"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        for name in ["Eve", "Dan", "Cy", "Bo"] {
+            handle.apply(admin(), create(name)).await.unwrap();
+        }
+        settle(&handle).await;
+        assert!(
+            contact_indexes(&handle).await.is_empty(),
+            "4 contacts: below the threshold of 5"
+        );
+        let first_page = names(handle.search(Entity::Contact, &by_name, &admin()).await.unwrap());
+        assert_eq!(first_page, ["Bo", "Cy", "Dan"]);
+
+        handle.apply(admin(), create("Al")).await.unwrap();
+        settle(&handle).await;
+        let indexes = contact_indexes(&handle).await;
+        for expected in [
+            "contact_created",
+            "contact_list_name",
+            "contact_list_created",
+            "contact_first_name",
+        ] {
+            assert!(
+                indexes.iter().any(|i| i == expected),
+                "{expected} missing from {indexes:?}"
+            );
+        }
+        assert!(
+            migrate::is_current(&handle.shared.db, &migrate::TENANT_INDEXES)
+                .await
+                .unwrap()
+        );
+        let first_page = names(handle.search(Entity::Contact, &by_name, &admin()).await.unwrap());
+        assert_eq!(first_page, ["Al", "Bo", "Cy"]);
+        let newest = names(handle.search(Entity::Contact, &recent, &admin()).await.unwrap());
+        assert_eq!(newest, ["Al", "Bo", "Cy", "Dan", "Eve"]);
+
+        registry.evict(&company).await;
+        let restarted = registry.get(&company).await.unwrap();
+        assert!(restarted.shared.indexing.built.load(Ordering::Acquire));
+        assert!(
+            !restarted.shared.indexing.scheduled.load(Ordering::Acquire),
+            "nothing to check"
+        );
+        registry.shutdown().await;
+    }
+
+    /// A company that already holds more records than the threshold (one written before this version, or with
+    /// the threshold lowered) gets its indexes once its records are counted, as every search does.
+    #[actix_web::test]
+    async fn a_company_that_has_grown_gets_its_indexes_at_its_first_count() {
+        let (registry, company) = registry(1000).await;
+        let handle = registry.get(&company).await.unwrap();
+        handle
+            .apply(
+                admin(),
+                WriteRequest::Create {
+                    entity: Entity::Contact,
+                    items: (0..3).map(|i| json!({"firstName": format!("P{i}")})).collect(),
+                    nulls: Nulls::Refuse,
+                },
+            )
+            .await
+            .unwrap();
+        settle(&handle).await;
+        assert!(contact_indexes(&handle).await.is_empty());
+        registry.shutdown().await;
+
+        let store = registry.store();
+        let lowered = crate::tenants::TenantRegistry::new(
+            store,
+            &TenantSettings {
+                idle_timeout_secs: 600,
+                sweep_interval_secs: 600,
+                index_threshold: 3,
+            },
+        );
+        let handle = lowered.get(&company).await.unwrap();
+        settle(&handle).await;
+        assert!(
+            contact_indexes(&handle).await.is_empty(),
+            "nothing is checked when the actor starts"
+        );
+        assert_eq!(handle.count(Entity::Contact).await.unwrap(), 3);
+        settle(&handle).await;
+        assert!(contact_indexes(&handle).await.contains(&"contact_list_name".to_owned()));
+        lowered.shutdown().await;
+    }
+
+    /// A create still queued when its requester goes away (a dropped connection, a cancelled call) is withdrawn:
+    /// a later turn of the actor must not write it.
+    #[actix_web::test]
+    async fn a_create_whose_requester_went_away_before_its_turn_is_not_written() {
+        let (registry, company) = registry(1000).await;
+        let handle = registry.get(&company).await.unwrap();
         // Keep the actor busy, queue a create behind it, then drop its requester.
         let busy = {
             let handle = handle.clone();

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 
 use super::TenantError;
 use super::actor::{ActorMap, Stop, TenantActor};
-use super::handle::{TenantHandle, TenantShared};
+use super::handle::{Indexing, TenantHandle, TenantShared};
 use crate::config::TenantSettings;
 use crate::store::Store;
 
@@ -38,6 +38,8 @@ struct Inner {
     generation: AtomicU64,
     idle_timeout: Duration,
     sweep_interval: Duration,
+    /// `tenants.index_threshold`.
+    index_threshold: u64,
     epoch: Instant,
 }
 
@@ -55,6 +57,7 @@ impl TenantRegistry {
                 generation: AtomicU64::new(0),
                 idle_timeout: Duration::from_secs(settings.idle_timeout_secs),
                 sweep_interval: Duration::from_secs(settings.sweep_interval_secs.min(settings.idle_timeout_secs)),
+                index_threshold: settings.index_threshold,
                 epoch: Instant::now(),
             }),
         }
@@ -76,11 +79,18 @@ impl TenantRegistry {
             .store
             .open_tenant(&crate::domain::company::database_name(&uuid))
             .await?;
+        let indexed = crate::store::migrate::is_current(&session, &crate::store::migrate::TENANT_INDEXES)
+            .await
+            .unwrap_or(false);
         let mut map = self.inner.map.lock();
         if let Some(entry) = map.get(company_id).filter(|e| e.handle.is_alive()) {
             return Ok(entry.handle.clone());
         }
-        let shared = Arc::new(TenantShared::new(company_id.to_owned(), session));
+        let shared = Arc::new(TenantShared::new(
+            company_id.to_owned(),
+            session,
+            Indexing::new(self.inner.index_threshold, indexed),
+        ));
         let last_used = Arc::new(AtomicU64::new(self.now()));
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
         let epoch = self.inner.epoch;
@@ -166,6 +176,12 @@ impl TenantRegistry {
             .lock()
             .get(company_id)
             .is_some_and(|e| e.handle.is_alive())
+    }
+
+    /// The store the actors open their companies from.
+    #[cfg(test)]
+    pub(crate) fn store(&self) -> Store {
+        self.inner.store.clone()
     }
 
     /// Stops every actor after its queued writes, then the arbiters.

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{call, create, id, ids, search, spawn_app};
+use crate::helpers::{call, create, id, ids, search, spawn_app, with_and_without_indexes};
 
 #[actix_web::test]
 async fn every_entity_is_created_read_updated_and_deleted() {
@@ -448,60 +448,61 @@ async fn notes_take_markdown_or_tiptap_json_and_are_stored_as_markdown() {
 
 #[actix_web::test]
 async fn search_pages_sort_and_count_with_a_stable_order() {
-    let app = spawn_app().await;
-    let c = app.create_company("Paging").await;
-    for name in ["delta", "alpha", "charlie", "bravo", "alpha"] {
-        create(&app, &c.key, "organizations", json!({"name": name})).await;
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Paging").await;
+        for name in ["delta", "alpha", "charlie", "bravo", "alpha"] {
+            create(&app, &c.key, "organizations", json!({"name": name})).await;
+        }
+        let first = search(
+            &app,
+            &c.key,
+            "organizations",
+            json!({"pagination": {"page": 1, "pageSize": 2}}),
+        )
+        .await;
+        let names: Vec<&str> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["alpha", "alpha"], "default sort is name ascending");
+        assert_eq!(
+            first["pagination"],
+            json!({"page": 1, "pageSize": 2, "totalPages": 3, "total": 5})
+        );
+        let desc = search(
+            &app,
+            &c.key,
+            "organizations",
+            json!({"sortDescriptor": {"field": "name", "direction": "desc"}}),
+        )
+        .await;
+        assert_eq!(desc["items"][0]["name"], "delta");
+        let again = search(
+            &app,
+            &c.key,
+            "organizations",
+            json!({"pagination": {"page": 1, "pageSize": 2}}),
+        )
+        .await;
+        assert_eq!(ids(&first), ids(&again), "ties are broken the same way every time");
+        let searched = search(&app, &c.key, "organizations", json!({"searchTerm": "ALP"})).await;
+        assert_eq!(searched["pagination"]["total"], 2);
+        let (status, bad) = call(
+            &app,
+            &c.key,
+            Method::POST,
+            "/api/v1/organizations/search",
+            Some(json!({"sortDescriptor": {"field": "color", "direction": "asc"}})),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            bad["details"][0],
+            json!({"path": "sortDescriptor.field", "message": "Sort field not found or not accessible."})
+        );
     }
-    let first = search(
-        &app,
-        &c.key,
-        "organizations",
-        json!({"pagination": {"page": 1, "pageSize": 2}}),
-    )
-    .await;
-    let names: Vec<&str> = first["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["alpha", "alpha"], "default sort is name ascending");
-    assert_eq!(
-        first["pagination"],
-        json!({"page": 1, "pageSize": 2, "totalPages": 3, "total": 5})
-    );
-    let desc = search(
-        &app,
-        &c.key,
-        "organizations",
-        json!({"sortDescriptor": {"field": "name", "direction": "desc"}}),
-    )
-    .await;
-    assert_eq!(desc["items"][0]["name"], "delta");
-    let again = search(
-        &app,
-        &c.key,
-        "organizations",
-        json!({"pagination": {"page": 1, "pageSize": 2}}),
-    )
-    .await;
-    assert_eq!(ids(&first), ids(&again), "ties are broken the same way every time");
-    let searched = search(&app, &c.key, "organizations", json!({"searchTerm": "ALP"})).await;
-    assert_eq!(searched["pagination"]["total"], 2);
-    let (status, bad) = call(
-        &app,
-        &c.key,
-        Method::POST,
-        "/api/v1/organizations/search",
-        Some(json!({"sortDescriptor": {"field": "color", "direction": "asc"}})),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(
-        bad["details"][0],
-        json!({"path": "sortDescriptor.field", "message": "Sort field not found or not accessible."})
-    );
 }
 
 #[actix_web::test]
@@ -533,121 +534,122 @@ async fn emails_null_on_update_keeps_them_and_an_empty_list_clears_them() {
 /// directions, must still be exactly the slice of the fully sorted list (ties broken by id in the same direction).
 #[actix_web::test]
 async fn unfiltered_pages_are_slices_of_the_sorted_list_in_both_directions() {
-    let app = spawn_app().await;
-    let c = app.create_company("Slices").await;
-    let people = [
-        ("Mia", "Berg"),
-        ("Ann", "Zorn"),
-        ("Mia", "Adler"),
-        ("Ann", "Zorn"),
-        ("Bo", ""),
-        ("Mia", "Berg"),
-        ("Zoe", "Alt"),
-    ];
-    let items: Vec<Value> = people
-        .iter()
-        .map(|(first, last)| json!({"firstName": first, "lastName": last}))
-        .collect();
-    let (status, _) = call(
-        &app,
-        &c.key,
-        Method::POST,
-        "/api/v1/contacts/many",
-        Some(json!({"contacts": items})),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let all = search(&app, &c.key, "contacts", json!({"pagination": {"pageSize": 100}})).await;
-    let mut expected: Vec<(String, String, String)> = all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            let text = |k: &str| i[k].as_str().unwrap_or_default().to_owned();
-            (text("firstName"), text("lastName"), text("id"))
-        })
-        .collect();
-    expected.sort();
-    let everyone: Vec<String> = expected.iter().map(|(_, _, id)| id.clone()).collect();
-    // The same pages under a relationship filter matching every contact (read from the organization's edges and
-    // sorted from each contact's keys, a plan of its own).
-    let org = create(
-        &app,
-        &c.key,
-        "organizations",
-        json!({"name": "Everyone", "contactIds": everyone}),
-    )
-    .await;
-    let by_org = json!([{"field": "organizationIds", "operator": "in", "value": [org["id"]]}]);
-    for (filters, plan) in [(json!([]), "unfiltered"), (by_org, "under a relationship filter")] {
-        for descending in [false, true] {
-            let mut order = everyone.clone();
-            if descending {
-                order.reverse();
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Slices").await;
+        let people = [
+            ("Mia", "Berg"),
+            ("Ann", "Zorn"),
+            ("Mia", "Adler"),
+            ("Ann", "Zorn"),
+            ("Bo", ""),
+            ("Mia", "Berg"),
+            ("Zoe", "Alt"),
+        ];
+        let items: Vec<Value> = people
+            .iter()
+            .map(|(first, last)| json!({"firstName": first, "lastName": last}))
+            .collect();
+        let (status, _) = call(
+            &app,
+            &c.key,
+            Method::POST,
+            "/api/v1/contacts/many",
+            Some(json!({"contacts": items})),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let all = search(&app, &c.key, "contacts", json!({"pagination": {"pageSize": 100}})).await;
+        let mut expected: Vec<(String, String, String)> = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let text = |k: &str| i[k].as_str().unwrap_or_default().to_owned();
+                (text("firstName"), text("lastName"), text("id"))
+            })
+            .collect();
+        expected.sort();
+        let everyone: Vec<String> = expected.iter().map(|(_, _, id)| id.clone()).collect();
+        // The same pages under a relationship filter matching every contact (read from the organization's edges and
+        // sorted from each contact's keys, a plan of its own).
+        let org = create(
+            &app,
+            &c.key,
+            "organizations",
+            json!({"name": "Everyone", "contactIds": everyone}),
+        )
+        .await;
+        let by_org = json!([{"field": "organizationIds", "operator": "in", "value": [org["id"]]}]);
+        for (filters, plan) in [(json!([]), "unfiltered"), (by_org, "under a relationship filter")] {
+            for descending in [false, true] {
+                let mut order = everyone.clone();
+                if descending {
+                    order.reverse();
+                }
+                let direction = if descending { "desc" } else { "asc" };
+                let mut paged = Vec::new();
+                for page in 1..=3 {
+                    let body = search(
+                        &app,
+                        &c.key,
+                        "contacts",
+                        json!({"filters": filters,
+                           "sortDescriptor": {"field": "name", "direction": direction},
+                           "pagination": {"page": page, "pageSize": 3}}),
+                    )
+                    .await;
+                    assert_eq!(body["pagination"]["total"], 7);
+                    paged.extend(ids(&body));
+                }
+                assert_eq!(paged, order, "name {direction} {plan}");
             }
-            let direction = if descending { "desc" } else { "asc" };
+        }
+        // Dates: pages of the unfiltered list agree with the same sort under a filter that matches everything
+        // (which takes the other plan: read the filtered set, then sort).
+        for direction in ["asc", "desc"] {
+            let sort = json!({"field": "createdAt", "direction": direction});
             let mut paged = Vec::new();
-            for page in 1..=3 {
+            for page in 1..=4 {
                 let body = search(
                     &app,
                     &c.key,
                     "contacts",
-                    json!({"filters": filters,
-                           "sortDescriptor": {"field": "name", "direction": direction},
-                           "pagination": {"page": page, "pageSize": 3}}),
+                    json!({"sortDescriptor": sort, "pagination": {"page": page, "pageSize": 2}}),
                 )
                 .await;
-                assert_eq!(body["pagination"]["total"], 7);
                 paged.extend(ids(&body));
             }
-            assert_eq!(paged, order, "name {direction} {plan}");
-        }
-    }
-    // Dates: pages of the unfiltered list agree with the same sort under a filter that matches everything
-    // (which takes the other plan: read the filtered set, then sort).
-    for direction in ["asc", "desc"] {
-        let sort = json!({"field": "createdAt", "direction": direction});
-        let mut paged = Vec::new();
-        for page in 1..=4 {
-            let body = search(
-                &app,
-                &c.key,
-                "contacts",
-                json!({"sortDescriptor": sort, "pagination": {"page": page, "pageSize": 2}}),
-            )
-            .await;
-            paged.extend(ids(&body));
-        }
-        let filtered = search(
+            let filtered = search(
             &app,
             &c.key,
             "contacts",
             json!({"sortDescriptor": sort, "filters": [{"field": "createdAt", "operator": "gte", "value": "2000-01-01"}], "pagination": {"pageSize": 100}}),
         )
         .await;
-        assert_eq!(paged, ids(&filtered), "createdAt {direction}");
+            assert_eq!(paged, ids(&filtered), "createdAt {direction}");
+        }
+        // Filtered pages (the matching set is read once, then only the page is projected): slices of the
+        // client-sorted matches, with the total of all matches.
+        let with_a: Vec<String> = expected
+            .iter()
+            .filter(|(first, last, _)| format!("{first} {last}").to_lowercase().contains('a'))
+            .map(|(_, _, id)| id.clone())
+            .collect();
+        assert_eq!(with_a.len(), 6);
+        let mut paged = Vec::new();
+        for page in 1..=4 {
+            let body = search(
+                &app,
+                &c.key,
+                "contacts",
+                json!({"searchTerm": "A", "pagination": {"page": page, "pageSize": 2}}),
+            )
+            .await;
+            assert_eq!(body["pagination"]["total"], 6);
+            paged.extend(ids(&body));
+        }
+        assert_eq!(paged, with_a);
     }
-    // Filtered pages (the matching set is read once, then only the page is projected): slices of the
-    // client-sorted matches, with the total of all matches.
-    let with_a: Vec<String> = expected
-        .iter()
-        .filter(|(first, last, _)| format!("{first} {last}").to_lowercase().contains('a'))
-        .map(|(_, _, id)| id.clone())
-        .collect();
-    assert_eq!(with_a.len(), 6);
-    let mut paged = Vec::new();
-    for page in 1..=4 {
-        let body = search(
-            &app,
-            &c.key,
-            "contacts",
-            json!({"searchTerm": "A", "pagination": {"page": page, "pageSize": 2}}),
-        )
-        .await;
-        assert_eq!(body["pagination"]["total"], 6);
-        paged.extend(ids(&body));
-    }
-    assert_eq!(paged, with_a);
 }
 
 /// Reference §13.3: a user added as `pendingAuthorization` gets an "approve user" system task (no assignees, the
@@ -729,57 +731,58 @@ async fn a_pending_user_gets_an_approval_task_until_approved() {
 /// and emails) or in a linked record's names (a contact's organizations; an organization's contacts).
 #[actix_web::test]
 async fn search_terms_match_own_names_emails_and_linked_names_token_by_token() {
-    let app = spawn_app().await;
-    let c = app.create_company("Searching").await;
-    let acme = create(&app, &c.key, "organizations", json!({"name": "Acme Rockets"})).await;
-    let zenith = create(&app, &c.key, "organizations", json!({"name": "Zenith"})).await;
-    let alice = create(
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Searching").await;
+        let acme = create(&app, &c.key, "organizations", json!({"name": "Acme Rockets"})).await;
+        let zenith = create(&app, &c.key, "organizations", json!({"name": "Zenith"})).await;
+        let alice = create(
         &app,
         &c.key,
         "contacts",
         json!({"firstName": "Alice", "lastName": "Hart", "emails": ["ally@mail.example"], "organizationIds": [id(&acme)]}),
     )
     .await;
-    let bob = create(
-        &app,
-        &c.key,
-        "contacts",
-        json!({"firstName": "Bob", "lastName": "Alison", "organizationIds": [id(&zenith)]}),
-    )
-    .await;
-    let found = |body: &Value| {
-        let mut found = ids(body);
-        found.sort();
-        found
-    };
-    let sorted = |mut v: Vec<String>| {
-        v.sort();
-        v
-    };
-    let contacts = |term: &str| search(&app, &c.key, "contacts", json!({"searchTerm": term}));
-    let body = contacts("ali").await;
-    assert_eq!(found(&body), sorted(vec![id(&alice), id(&bob)]), "first and last names");
-    assert_eq!(body["pagination"]["total"], 2);
-    assert_eq!(
-        ids(&contacts("ROCKET").await),
-        vec![id(&alice)],
-        "an organization's name"
-    );
-    assert_eq!(ids(&contacts("mail.example").await), vec![id(&alice)], "emails");
-    assert_eq!(
-        ids(&contacts("ali zenith").await),
-        vec![id(&bob)],
-        "every token must match"
-    );
-    assert_eq!(ids(&contacts("alice zenith").await), Vec::<String>::new());
-    let orgs = |term: &str| search(&app, &c.key, "organizations", json!({"searchTerm": term}));
-    assert_eq!(ids(&orgs("hart").await), vec![id(&acme)], "a contact's name");
-    assert_eq!(ids(&orgs("zen").await), vec![id(&zenith)]);
-    let body = orgs("nobody").await;
-    assert_eq!(
-        (body["items"].clone(), body["pagination"]["total"].clone()),
-        (json!([]), json!(0))
-    );
+        let bob = create(
+            &app,
+            &c.key,
+            "contacts",
+            json!({"firstName": "Bob", "lastName": "Alison", "organizationIds": [id(&zenith)]}),
+        )
+        .await;
+        let found = |body: &Value| {
+            let mut found = ids(body);
+            found.sort();
+            found
+        };
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let contacts = |term: &str| search(&app, &c.key, "contacts", json!({"searchTerm": term}));
+        let body = contacts("ali").await;
+        assert_eq!(found(&body), sorted(vec![id(&alice), id(&bob)]), "first and last names");
+        assert_eq!(body["pagination"]["total"], 2);
+        assert_eq!(
+            ids(&contacts("ROCKET").await),
+            vec![id(&alice)],
+            "an organization's name"
+        );
+        assert_eq!(ids(&contacts("mail.example").await), vec![id(&alice)], "emails");
+        assert_eq!(
+            ids(&contacts("ali zenith").await),
+            vec![id(&bob)],
+            "every token must match"
+        );
+        assert_eq!(ids(&contacts("alice zenith").await), Vec::<String>::new());
+        let orgs = |term: &str| search(&app, &c.key, "organizations", json!({"searchTerm": term}));
+        assert_eq!(ids(&orgs("hart").await), vec![id(&acme)], "a contact's name");
+        assert_eq!(ids(&orgs("zen").await), vec![id(&zenith)]);
+        let body = orgs("nobody").await;
+        assert_eq!(
+            (body["items"].clone(), body["pagination"]["total"].clone()),
+            (json!([]), json!(0))
+        );
+    }
 }
 
 /// A pending user added while the company is suspended gets the approval task when the company is resumed.

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, call, create, id, ids, search, spawn_app};
+use crate::helpers::{TestApp, call, create, id, ids, search, with_and_without_indexes};
 
 async fn column(app: &TestApp, key: &str, body: Value) -> Value {
     let (status, column) = call(app, key, Method::POST, "/api/v1/custom-columns", Some(body)).await;
@@ -30,436 +30,439 @@ fn sorted(mut list: Vec<String>) -> Vec<String> {
 
 #[actix_web::test]
 async fn relationship_filters_follow_edges_with_and_without_values() {
-    let app = spawn_app().await;
-    let c = app.create_company("Rel").await;
-    let k = &c.key;
-    let north = create(&app, k, "organizations", json!({"name": "North"})).await;
-    let south = create(&app, k, "organizations", json!({"name": "South"})).await;
-    let ann = create(
-        &app,
-        k,
-        "contacts",
-        json!({"firstName": "Ann", "organizationIds": [id(&north)]}),
-    )
-    .await;
-    let bob = create(
-        &app,
-        k,
-        "contacts",
-        json!({"firstName": "Bob", "organizationIds": [id(&south)]}),
-    )
-    .await;
-    let cy = create(
-        &app,
-        k,
-        "contacts",
-        json!({"firstName": "Cy", "organizationIds": [id(&north), id(&south)]}),
-    )
-    .await;
-    let dee = create(&app, k, "contacts", json!({"firstName": "Dee"})).await;
-    let (n, s) = (id(&north), id(&south));
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Rel").await;
+        let k = &c.key;
+        let north = create(&app, k, "organizations", json!({"name": "North"})).await;
+        let south = create(&app, k, "organizations", json!({"name": "South"})).await;
+        let ann = create(
+            &app,
+            k,
+            "contacts",
+            json!({"firstName": "Ann", "organizationIds": [id(&north)]}),
+        )
+        .await;
+        let bob = create(
+            &app,
+            k,
+            "contacts",
+            json!({"firstName": "Bob", "organizationIds": [id(&south)]}),
+        )
+        .await;
+        let cy = create(
+            &app,
+            k,
+            "contacts",
+            json!({"firstName": "Cy", "organizationIds": [id(&north), id(&south)]}),
+        )
+        .await;
+        let dee = create(&app, k, "contacts", json!({"firstName": "Dee"})).await;
+        let (n, s) = (id(&north), id(&south));
 
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "organizationIds", "operator": "in", "value": [n]}])
-        )
-        .await,
-        sorted(vec![id(&ann), id(&cy)])
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "organizationIds", "operator": "hasSome", "value": [n, s]}])
-        )
-        .await,
-        sorted(vec![id(&ann), id(&bob), id(&cy)])
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "organizationIds", "operator": "notIn", "value": [n]}])
-        )
-        .await,
-        sorted(vec![id(&bob), id(&dee)])
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "organizationIds", "operator": "hasNone", "value": [s]}])
-        )
-        .await,
-        sorted(vec![id(&ann), id(&dee)])
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "organizationIds", "operator": "hasNone"}])
-        )
-        .await,
-        vec![id(&dee)],
-        "no links at all"
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "organizationIds", "operator": "hasSome"}])
-        )
-        .await
-        .len(),
-        3,
-        "at least one link"
-    );
-    assert_eq!(
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "organizationIds", "operator": "in", "value": [n]}])
+            )
+            .await,
+            sorted(vec![id(&ann), id(&cy)])
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "organizationIds", "operator": "hasSome", "value": [n, s]}])
+            )
+            .await,
+            sorted(vec![id(&ann), id(&bob), id(&cy)])
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "organizationIds", "operator": "notIn", "value": [n]}])
+            )
+            .await,
+            sorted(vec![id(&bob), id(&dee)])
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "organizationIds", "operator": "hasNone", "value": [s]}])
+            )
+            .await,
+            sorted(vec![id(&ann), id(&dee)])
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "organizationIds", "operator": "hasNone"}])
+            )
+            .await,
+            vec![id(&dee)],
+            "no links at all"
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "organizationIds", "operator": "hasSome"}])
+            )
+            .await
+            .len(),
+            3,
+            "at least one link"
+        );
+        assert_eq!(
         matching(&app, k, "contacts", json!([{"field": "organizationIds", "operator": "in", "value": [n]}, {"field": "organizationIds", "operator": "in", "value": [s]}])).await,
         vec![id(&cy)],
         "two relationship filters intersect"
     );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "organizationIds", "operator": "in", "value": []}])
-        )
-        .await
-        .len(),
-        4,
-        "an empty list is ignored"
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "organizations",
-            json!([{"field": "contactIds", "operator": "in", "value": [id(&bob)]}])
-        )
-        .await,
-        vec![s.clone()]
-    );
-    let page = search(&app, k, "contacts", json!({"filters": [{"field": "organizationIds", "operator": "in", "value": [n]}], "pagination": {"pageSize": 1}})).await;
-    assert_eq!(page["pagination"]["total"], 2, "totals count the whole match");
-    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "organizationIds", "operator": "in", "value": []}])
+            )
+            .await
+            .len(),
+            4,
+            "an empty list is ignored"
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "organizations",
+                json!([{"field": "contactIds", "operator": "in", "value": [id(&bob)]}])
+            )
+            .await,
+            vec![s.clone()]
+        );
+        let page = search(&app, k, "contacts", json!({"filters": [{"field": "organizationIds", "operator": "in", "value": [n]}], "pagination": {"pageSize": 1}})).await;
+        assert_eq!(page["pagination"]["total"], 2, "totals count the whole match");
+        assert_eq!(page["items"].as_array().unwrap().len(), 1);
 
-    let ghost = uuid::Uuid::new_v4().to_string();
-    let (status, error) = call(
-        &app,
-        k,
-        Method::POST,
-        "/api/v1/contacts/search",
-        Some(json!({"filters": [{"field": "organizationIds", "operator": "in", "value": [ghost]}]})),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(
-        error["details"][0],
-        json!({"path": "filters[0].value[0]", "message": "Organization ID not found or not accessible."})
-    );
-}
-
-#[actix_web::test]
-async fn built_in_fields_filter_by_date_email_and_assignee() {
-    let app = spawn_app().await;
-    let c = app.create_company("Builtin").await;
-    let k = &c.key;
-    let ann = create(
-        &app,
-        k,
-        "contacts",
-        json!({"firstName": "Ann", "emails": ["ann@x.example"], "userIds": [c.user_id]}),
-    )
-    .await;
-    let bob = create(&app, k, "contacts", json!({"firstName": "Bob"})).await;
-    let created = ann["createdAt"].as_str().unwrap().to_owned();
-    let later = bob["createdAt"].as_str().unwrap().to_owned();
-
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "emails", "operator": "equals", "value": "ann@x.example"}])
-        )
-        .await,
-        vec![id(&ann)]
-    );
-    assert_eq!(
-        matching(&app, k, "contacts", json!([{"field": "emails", "operator": "isNull"}])).await,
-        vec![id(&bob)]
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "emails", "operator": "isNotNull"}])
-        )
-        .await,
-        vec![id(&ann)]
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "userIds", "operator": "in", "value": [c.user_id]}])
-        )
-        .await,
-        vec![id(&ann)]
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "createdAt", "operator": "gt", "value": created}])
-        )
-        .await,
-        vec![id(&bob)]
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "createdAt", "operator": "gte", "value": created}])
-        )
-        .await
-        .len(),
-        2
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "createdAt", "operator": "lt", "value": later}])
-        )
-        .await,
-        vec![id(&ann)]
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "createdAt", "operator": "lte", "value": later}])
-        )
-        .await
-        .len(),
-        2
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "createdAt", "operator": "between", "value": [created, later]}])
-        )
-        .await
-        .len(),
-        2
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "updatedAt", "operator": "inLastDays", "value": 1}])
-        )
-        .await
-        .len(),
-        2
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "createdAt", "operator": "gte", "value": "2000-01-01"}])
-        )
-        .await
-        .len(),
-        2,
-        "date-only values work"
-    );
-    assert_eq!(
-        matching(
-            &app,
-            k,
-            "contacts",
-            json!([{"field": "createdAt", "operator": "lt", "value": "2000-01-01"}])
-        )
-        .await
-        .len(),
-        0
-    );
-
-    let cases = [
-        (
-            json!({"field": "firstName", "operator": "equals", "value": "Ann"}),
-            "filters[0].field",
-        ),
-        (
-            json!({"field": "emails", "operator": "gt", "value": "x"}),
-            "filters[0].field",
-        ),
-        (
-            json!({"field": "createdAt", "operator": "gt", "value": "yesterday"}),
-            "filters[0].value",
-        ),
-        (
-            json!({"field": "createdAt", "operator": "between", "value": ["2024-01-01"]}),
-            "filters[0].value",
-        ),
-        (
-            json!({"field": "createdAt", "operator": "inLastDays", "value": 0}),
-            "filters[0].value",
-        ),
-    ];
-    for (filter, path) in cases {
+        let ghost = uuid::Uuid::new_v4().to_string();
         let (status, error) = call(
             &app,
             k,
             Method::POST,
             "/api/v1/contacts/search",
-            Some(json!({"filters": [filter]})),
+            Some(json!({"filters": [{"field": "organizationIds", "operator": "in", "value": [ghost]}]})),
         )
         .await;
-        assert_eq!(status, 400, "{filter}: {error}");
-        assert_eq!(error["details"][0]["path"], path, "{filter}");
+        assert_eq!(status, 400);
+        assert_eq!(
+            error["details"][0],
+            json!({"path": "filters[0].value[0]", "message": "Organization ID not found or not accessible."})
+        );
     }
-    let (_, error) = call(
-        &app,
-        k,
-        Method::POST,
-        "/api/v1/contacts/search",
-        Some(json!({"filters": [{"field": "name", "operator": "equals", "value": "x"}]})),
-    )
-    .await;
-    let message = error["details"][0]["message"].as_str().unwrap();
-    assert!(
+}
+
+#[actix_web::test]
+async fn built_in_fields_filter_by_date_email_and_assignee() {
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Builtin").await;
+        let k = &c.key;
+        let ann = create(
+            &app,
+            k,
+            "contacts",
+            json!({"firstName": "Ann", "emails": ["ann@x.example"], "userIds": [c.user_id]}),
+        )
+        .await;
+        let bob = create(&app, k, "contacts", json!({"firstName": "Bob"})).await;
+        let created = ann["createdAt"].as_str().unwrap().to_owned();
+        let later = bob["createdAt"].as_str().unwrap().to_owned();
+
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "emails", "operator": "equals", "value": "ann@x.example"}])
+            )
+            .await,
+            vec![id(&ann)]
+        );
+        assert_eq!(
+            matching(&app, k, "contacts", json!([{"field": "emails", "operator": "isNull"}])).await,
+            vec![id(&bob)]
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "emails", "operator": "isNotNull"}])
+            )
+            .await,
+            vec![id(&ann)]
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "userIds", "operator": "in", "value": [c.user_id]}])
+            )
+            .await,
+            vec![id(&ann)]
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "createdAt", "operator": "gt", "value": created}])
+            )
+            .await,
+            vec![id(&bob)]
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "createdAt", "operator": "gte", "value": created}])
+            )
+            .await
+            .len(),
+            2
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "createdAt", "operator": "lt", "value": later}])
+            )
+            .await,
+            vec![id(&ann)]
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "createdAt", "operator": "lte", "value": later}])
+            )
+            .await
+            .len(),
+            2
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "createdAt", "operator": "between", "value": [created, later]}])
+            )
+            .await
+            .len(),
+            2
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "updatedAt", "operator": "inLastDays", "value": 1}])
+            )
+            .await
+            .len(),
+            2
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "createdAt", "operator": "gte", "value": "2000-01-01"}])
+            )
+            .await
+            .len(),
+            2,
+            "date-only values work"
+        );
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "createdAt", "operator": "lt", "value": "2000-01-01"}])
+            )
+            .await
+            .len(),
+            0
+        );
+
+        let cases = [
+            (
+                json!({"field": "firstName", "operator": "equals", "value": "Ann"}),
+                "filters[0].field",
+            ),
+            (
+                json!({"field": "emails", "operator": "gt", "value": "x"}),
+                "filters[0].field",
+            ),
+            (
+                json!({"field": "createdAt", "operator": "gt", "value": "yesterday"}),
+                "filters[0].value",
+            ),
+            (
+                json!({"field": "createdAt", "operator": "between", "value": ["2024-01-01"]}),
+                "filters[0].value",
+            ),
+            (
+                json!({"field": "createdAt", "operator": "inLastDays", "value": 0}),
+                "filters[0].value",
+            ),
+        ];
+        for (filter, path) in cases {
+            let (status, error) = call(
+                &app,
+                k,
+                Method::POST,
+                "/api/v1/contacts/search",
+                Some(json!({"filters": [filter]})),
+            )
+            .await;
+            assert_eq!(status, 400, "{filter}: {error}");
+            assert_eq!(error["details"][0]["path"], path, "{filter}");
+        }
+        let (_, error) = call(
+            &app,
+            k,
+            Method::POST,
+            "/api/v1/contacts/search",
+            Some(json!({"filters": [{"field": "name", "operator": "equals", "value": "x"}]})),
+        )
+        .await;
+        let message = error["details"][0]["message"].as_str().unwrap();
+        assert!(
         message.starts_with(
             "Filter field not found or not accessible. Available fields: organizationIds (in, notIn, hasNone, hasSome)"
         ),
         "{message}"
     );
-    assert!(
-        message.contains("emails (equals, isNull, isNotNull)")
-            && message.contains("createdAt (gt, gte, lt, lte, between, inLastDays)"),
-        "{message}"
-    );
+        assert!(
+            message.contains("emails (equals, isNull, isNotNull)")
+                && message.contains("createdAt (gt, gte, lt, lte, between, inLastDays)"),
+            "{message}"
+        );
+    }
 }
 
 #[actix_web::test]
 async fn custom_columns_filter_with_their_operators() {
-    let app = spawn_app().await;
-    let c = app.create_company("CustomFilters").await;
-    let k = &c.key;
-    let stage = column(&app, k, json!({"entityType": "deal", "type": "singleSelect", "label": "Stage", "options": {"options": [{"label": "Open"}, {"label": "Won"}]}})).await;
-    let (open, won) = (
-        stage["options"]["options"][0]["value"].clone(),
-        stage["options"]["options"][1]["value"].clone(),
-    );
-    let price = column(
-        &app,
-        k,
-        json!({"entityType": "deal", "type": "currency", "label": "Price", "options": {"currency": "eur"}}),
-    )
-    .await;
-    let due = column(&app, k, json!({"entityType": "deal", "type": "date", "label": "Due"})).await;
-    let period = column(
-        &app,
-        k,
-        json!({"entityType": "deal", "type": "dateRange", "label": "Period"}),
-    )
-    .await;
-    let code = column(&app, k, json!({"entityType": "deal", "type": "plain", "label": "Code"})).await;
-    let value = |col: &Value, v: Value| json!({"columnId": col["id"], "value": v});
-    let a = create(&app, k, "deals", json!({"name": "A", "customFieldValues": [value(&stage, open.clone()), value(&price, json!("100.5")), value(&due, json!("2024-03-01")), value(&period, json!("2024-01-01,2024-01-31")), value(&code, json!("AB-1"))]})).await;
-    let b = create(&app, k, "deals", json!({"name": "B", "customFieldValues": [value(&stage, won.clone()), value(&price, json!("-5")), value(&due, json!("2024-05-01T10:00:00Z")), value(&period, json!("2024-02-01,2024-02-10"))]})).await;
-    let none = create(&app, k, "deals", json!({"name": "C"})).await;
-    let f = |col: &Value, op: &str, v: Option<Value>| {
-        let mut filter = json!({"field": col["id"], "operator": op});
-        if let Some(v) = v {
-            filter["value"] = v;
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("CustomFilters").await;
+        let k = &c.key;
+        let stage = column(&app, k, json!({"entityType": "deal", "type": "singleSelect", "label": "Stage", "options": {"options": [{"label": "Open"}, {"label": "Won"}]}})).await;
+        let (open, won) = (
+            stage["options"]["options"][0]["value"].clone(),
+            stage["options"]["options"][1]["value"].clone(),
+        );
+        let price = column(
+            &app,
+            k,
+            json!({"entityType": "deal", "type": "currency", "label": "Price", "options": {"currency": "eur"}}),
+        )
+        .await;
+        let due = column(&app, k, json!({"entityType": "deal", "type": "date", "label": "Due"})).await;
+        let period = column(
+            &app,
+            k,
+            json!({"entityType": "deal", "type": "dateRange", "label": "Period"}),
+        )
+        .await;
+        let code = column(&app, k, json!({"entityType": "deal", "type": "plain", "label": "Code"})).await;
+        let value = |col: &Value, v: Value| json!({"columnId": col["id"], "value": v});
+        let a = create(&app, k, "deals", json!({"name": "A", "customFieldValues": [value(&stage, open.clone()), value(&price, json!("100.5")), value(&due, json!("2024-03-01")), value(&period, json!("2024-01-01,2024-01-31")), value(&code, json!("AB-1"))]})).await;
+        let b = create(&app, k, "deals", json!({"name": "B", "customFieldValues": [value(&stage, won.clone()), value(&price, json!("-5")), value(&due, json!("2024-05-01T10:00:00Z")), value(&period, json!("2024-02-01,2024-02-10"))]})).await;
+        let none = create(&app, k, "deals", json!({"name": "C"})).await;
+        let f = |col: &Value, op: &str, v: Option<Value>| {
+            let mut filter = json!({"field": col["id"], "operator": op});
+            if let Some(v) = v {
+                filter["value"] = v;
+            }
+            json!([filter])
+        };
+        let checks: Vec<(Value, Vec<String>)> = vec![
+            (f(&stage, "in", Some(json!([won]))), vec![id(&b)]),
+            (f(&stage, "notIn", Some(json!([won]))), sorted(vec![id(&a), id(&none)])),
+            (f(&stage, "isNull", None), vec![id(&none)]),
+            (f(&stage, "isNotNull", None), sorted(vec![id(&a), id(&b)])),
+            (f(&price, "gt", Some(json!("0"))), vec![id(&a)]),
+            (f(&price, "lte", Some(json!(-5))), vec![id(&b)]),
+            (f(&price, "equals", Some(json!("100.5"))), vec![id(&a)]),
+            (f(&due, "lt", Some(json!("2024-04-01"))), vec![id(&a)]),
+            (
+                f(&due, "between", Some(json!(["2024-01-01", "2024-12-31"]))),
+                sorted(vec![id(&a), id(&b)]),
+            ),
+            (f(&period, "contains", Some(json!("2024-01-15"))), vec![id(&a)]),
+            (f(&period, "gte", Some(json!("2024-02-01"))), vec![id(&b)]),
+            (f(&period, "lte", Some(json!("2024-01-31"))), vec![id(&a)]),
+            (f(&code, "contains", Some(json!("ab"))), vec![id(&a)]),
+            (f(&code, "equals", Some(json!("AB-1"))), vec![id(&a)]),
+            (f(&code, "isNull", None), sorted(vec![id(&b), id(&none)])),
+        ];
+        for (filters, expected) in checks {
+            assert_eq!(matching(&app, k, "deals", filters.clone()).await, expected, "{filters}");
         }
-        json!([filter])
-    };
-    let checks: Vec<(Value, Vec<String>)> = vec![
-        (f(&stage, "in", Some(json!([won]))), vec![id(&b)]),
-        (f(&stage, "notIn", Some(json!([won]))), sorted(vec![id(&a), id(&none)])),
-        (f(&stage, "isNull", None), vec![id(&none)]),
-        (f(&stage, "isNotNull", None), sorted(vec![id(&a), id(&b)])),
-        (f(&price, "gt", Some(json!("0"))), vec![id(&a)]),
-        (f(&price, "lte", Some(json!(-5))), vec![id(&b)]),
-        (f(&price, "equals", Some(json!("100.5"))), vec![id(&a)]),
-        (f(&due, "lt", Some(json!("2024-04-01"))), vec![id(&a)]),
-        (
-            f(&due, "between", Some(json!(["2024-01-01", "2024-12-31"]))),
-            sorted(vec![id(&a), id(&b)]),
-        ),
-        (f(&period, "contains", Some(json!("2024-01-15"))), vec![id(&a)]),
-        (f(&period, "gte", Some(json!("2024-02-01"))), vec![id(&b)]),
-        (f(&period, "lte", Some(json!("2024-01-31"))), vec![id(&a)]),
-        (f(&code, "contains", Some(json!("ab"))), vec![id(&a)]),
-        (f(&code, "equals", Some(json!("AB-1"))), vec![id(&a)]),
-        (f(&code, "isNull", None), sorted(vec![id(&b), id(&none)])),
-    ];
-    for (filters, expected) in checks {
-        assert_eq!(matching(&app, k, "deals", filters.clone()).await, expected, "{filters}");
+        let (status, error) = call(
+            &app,
+            k,
+            Method::POST,
+            "/api/v1/deals/search",
+            Some(json!({"filters": f(&price, "gt", Some(json!("cheap")))})),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            error["details"][0]["message"],
+            "The currency value is invalid. Must be a valid number."
+        );
+        let sorted_by_price = search(
+            &app,
+            k,
+            "deals",
+            json!({"sortDescriptor": {"field": price["id"], "direction": "desc"}}),
+        )
+        .await;
+        let names: Vec<&str> = sorted_by_price["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["A", "B", "C"], "numeric sort, missing values last");
+        let ascending = search(
+            &app,
+            k,
+            "deals",
+            json!({"sortDescriptor": {"field": price["id"], "direction": "asc"}}),
+        )
+        .await;
+        let names: Vec<&str> = ascending["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["B", "A", "C"]);
     }
-    let (status, error) = call(
-        &app,
-        k,
-        Method::POST,
-        "/api/v1/deals/search",
-        Some(json!({"filters": f(&price, "gt", Some(json!("cheap")))})),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert_eq!(
-        error["details"][0]["message"],
-        "The currency value is invalid. Must be a valid number."
-    );
-    let sorted_by_price = search(
-        &app,
-        k,
-        "deals",
-        json!({"sortDescriptor": {"field": price["id"], "direction": "desc"}}),
-    )
-    .await;
-    let names: Vec<&str> = sorted_by_price["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["A", "B", "C"], "numeric sort, missing values last");
-    let ascending = search(
-        &app,
-        k,
-        "deals",
-        json!({"sortDescriptor": {"field": price["id"], "direction": "asc"}}),
-    )
-    .await;
-    let names: Vec<&str> = ascending["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["B", "A", "C"]);
 }

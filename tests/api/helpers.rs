@@ -60,6 +60,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(&[]).await
 }
 
+/// Two servers: one where a company's secondary indexes are built as it starts (`tenants.index_threshold` 0),
+/// one where they never are (a threshold no test reaches), so searches are checked with and without them.
+pub async fn with_and_without_indexes() -> [TestApp; 2] {
+    [
+        spawn_with(&[("CM_TENANTS__INDEX_THRESHOLD", "0")]).await,
+        spawn_with(&[("CM_TENANTS__INDEX_THRESHOLD", "1000000")]).await,
+    ]
+}
+
 /// Starts a server with extra `CM_*` settings.
 pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
     start(settings(vars)).await
