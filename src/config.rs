@@ -290,6 +290,7 @@ mod tests {
         assert_eq!(settings.rate_limit.per_second, 20);
         assert_eq!(settings.rate_limit.burst, 40);
         assert_eq!(settings.tenants.idle_timeout_secs, 600);
+        assert_eq!(settings.tenants.index_threshold, 100);
     }
 
     #[test]

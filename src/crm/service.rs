@@ -137,6 +137,8 @@ pub struct Company<'a> {
     pub db: &'a Surreal<Any>,
     /// Its custom columns.
     pub columns: &'a [Column],
+    /// Whether its secondary indexes (and so its full-text search indexes) are built.
+    pub indexed: bool,
 }
 
 impl Company<'_> {
@@ -160,7 +162,8 @@ impl Company<'_> {
         held_total: u64,
     ) -> CrmResult<SearchResult> {
         let scope = access.require_read(entity).map_err(CrmError::Forbidden)?;
-        let compiled = query::compile(entity, input, self.columns, access, scope).map_err(CrmError::Invalid)?;
+        let compiled =
+            query::compile(entity, input, self.columns, access, scope, self.indexed).map_err(CrmError::Invalid)?;
         let mut missing = Vec::new();
         for check in &compiled.checks {
             let scope = access.target_scope(check.target).unwrap_or(Scope::Own);
@@ -610,6 +613,7 @@ mod tests {
             id: "c",
             db: &db,
             columns: &[],
+            indexed: true,
         };
         let seq = AtomicU64::new(0);
         let access = admin();
@@ -662,6 +666,7 @@ mod tests {
             id: "c",
             db: &db,
             columns: &[],
+            indexed: true,
         };
         let seq = AtomicU64::new(0);
         let count = |table: &'static str| {

@@ -66,6 +66,7 @@ pub static TENANT: SchemaSet = SchemaSet {
             "050_listing.surql",
             include_str!("../../schema/tenant/050_listing.surql"),
         ),
+        ("060_search.surql", include_str!("../../schema/tenant/060_search.surql")),
     ],
 };
 
@@ -83,6 +84,14 @@ pub static TENANT_INDEXES: SchemaSet = SchemaSet {
         (
             "indexes/020_listing.surql",
             include_str!("../../schema/tenant/indexes/020_listing.surql"),
+        ),
+        (
+            "indexes/030_analyzer.surql",
+            include_str!("../../schema/tenant/indexes/030_analyzer.surql"),
+        ),
+        (
+            "indexes/040_search.surql",
+            include_str!("../../schema/tenant/indexes/040_search.surql"),
         ),
     ],
 };

@@ -235,6 +235,7 @@ impl TenantShared {
             id: &self.company_id,
             db: &self.db,
             columns,
+            indexed: self.indexing.built.load(Ordering::Acquire),
         }
     }
 
@@ -404,21 +405,21 @@ impl TenantHandle {
         self.shared.company(&columns).get(entity, ids, access).await
     }
 
-    /// After a write or a count: once a held count has reached the threshold, queues the index build on the
-    /// actor (after the writes already queued). Every search of an entity holds its count, so a company that has
-    /// grown (records written before this version, or a lowered threshold) gets its indexes at its first search
-    /// of a large table or its first write, without a check on every actor start.
+    /// After a write or a count: once a held count has reached the threshold (or a count is not held yet), queues
+    /// the index check on the actor, after the writes already queued. So a company that has grown (records written
+    /// before this version, or a lowered threshold) gets its indexes at its first write or its first search of a
+    /// large table, without a check on every actor start.
     fn index_when_grown(&self) {
         let indexing = &self.shared.indexing;
-        if !indexing.built.load(Ordering::Acquire)
-            && self
-                .shared
-                .counts
-                .lock()
-                .values()
-                .any(|&count| count >= indexing.threshold)
-            && !indexing.scheduled.swap(true, Ordering::AcqRel)
-        {
+        // A count not held yet (a fresh actor) also schedules the check, which loads it: a bulk import that
+        // never searches still gets its indexes as it grows, not at its first search.
+        let grown = || {
+            let counts = self.shared.counts.lock();
+            indexing.threshold == 0
+                || counts.len() < Entity::ALL.len()
+                || counts.values().any(|&count| count >= indexing.threshold)
+        };
+        if !indexing.built.load(Ordering::Acquire) && grown() && !indexing.scheduled.swap(true, Ordering::AcqRel) {
             self.addr.do_send(Write(Box::new(|shared: Arc<TenantShared>| {
                 Box::pin(async move { shared.build_indexes_if_grown().await }) as LocalBoxFuture<'static, ()>
             })));

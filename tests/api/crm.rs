@@ -782,6 +782,54 @@ async fn search_terms_match_own_names_emails_and_linked_names_token_by_token() {
             (body["items"].clone(), body["pagination"]["total"].clone()),
             (json!([]), json!(0))
         );
+        // Exact substrings, whichever way the candidates are found (full-text index or scan).
+        assert_eq!(
+            ids(&orgs("ally").await),
+            Vec::<String>::new(),
+            "a contact's email is not its name"
+        );
+        assert_eq!(ids(&contacts("b").await), vec![id(&bob)], "one character");
+        assert_eq!(ids(&contacts("@").await), vec![id(&alice)], "punctuation only");
+        assert_eq!(
+            ids(&contacts("ally@mail.example").await),
+            vec![id(&alice)],
+            "longer than 10 characters"
+        );
+        assert_eq!(
+            ids(&contacts("hart.ally").await),
+            Vec::<String>::new(),
+            "both words occur, the token does not"
+        );
+        assert_eq!(ids(&contacts("ice ha").await), vec![id(&alice)], "inside words");
+        let zoe = create(
+            &app,
+            &c.key,
+            "contacts",
+            json!({"firstName": "Zoë", "lastName": "Ørsted"}),
+        )
+        .await;
+        assert_eq!(
+            ids(&contacts("ØRS zoë").await),
+            vec![id(&zoe)],
+            "letters beyond ASCII, any case"
+        );
+        let renamed = call(
+            &app,
+            &c.key,
+            Method::PUT,
+            &format!("/api/v1/contacts/{}", id(&zoe)),
+            Some(json!({"lastName": "Quill", "emails": ["zq@post.example"]})),
+        )
+        .await;
+        assert_eq!(renamed.0, 200, "{:?}", renamed.1);
+        assert_eq!(
+            ids(&contacts("ørsted").await),
+            Vec::<String>::new(),
+            "an update replaces the text searched"
+        );
+        assert_eq!(ids(&contacts("quill").await), vec![id(&zoe)]);
+        assert_eq!(ids(&contacts("zq@post.example").await), vec![id(&zoe)]);
+        assert_eq!(ids(&contacts("mail.example").await), vec![id(&alice)]);
     }
 }
 
