@@ -106,6 +106,11 @@ struct Args {
     /// (by default each database also gets the secondary indexes, as a grown company has them).
     #[arg(long)]
     no_indexes: bool,
+    /// Seeding scenarios: create the company and its column through the API, then write the contacts and
+    /// organizations straight into the company's database with the server stopped, and start it again (for a
+    /// million contacts: through the API, linking organizations slows to ~2 a second at that size).
+    #[arg(long)]
+    seed_in_store: bool,
     /// `tenants`: after creating the companies, restart the server on the same store, then touch every company
     /// once (a server whose companies already exist; memory the engine kept from creating them is gone).
     #[arg(long)]
@@ -207,13 +212,18 @@ impl Server {
 
     /// Stops the server (SIGTERM: a graceful shutdown) and starts it again on the same store, in the same cgroup.
     async fn restart(mut self, binary: &PathBuf, args: &Args, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let (dir, cgroup) = self.stop()?;
+        Self::spawn(binary, args, env, dir, cgroup).await
+    }
+
+    /// Stops the server gracefully; its store and cgroup are handed back for the next one.
+    fn stop(&mut self) -> anyhow::Result<(tempfile::TempDir, Option<MemoryCgroup>)> {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()?;
         self.child.wait()?;
         let dir = self.dir.take().context("the server's store is gone")?;
-        let cgroup = self.cgroup.take();
-        Self::spawn(binary, args, env, dir, cgroup).await
+        Ok((dir, self.cgroup.take()))
     }
 
     async fn spawn(
@@ -499,21 +509,7 @@ async fn seed(server: &Server, contacts: usize, organizations: usize) -> anyhow:
             .json(&body)
             .send()
     };
-    let column: Value = post(
-        "/api/v1/custom-columns",
-        json!({"entityType": "contact", "type": "singleSelect", "label": "Stage",
-               "options": {"options": [{"label": "Lead"}, {"label": "Customer"}, {"label": "Lost"}]}}),
-    )
-    .await?
-    .json()
-    .await?;
-    let column_id = column["id"].as_str().context("column id")?.to_owned();
-    let options: Vec<String> = column["options"]["options"]
-        .as_array()
-        .context("options")?
-        .iter()
-        .filter_map(|o| o["value"].as_str().map(str::to_owned))
-        .collect();
+    let (column_id, options) = stage_column(server, &client, &key).await?;
     // Contacts first, then each organization created with its contacts: linking from the organization's side
     // reloads each contact once (linear), whereas adding contacts to ever larger organizations reloads every
     // organization's growing contact list per batch (quadratic in the seed size).
@@ -576,6 +572,102 @@ async fn seed(server: &Server, contacts: usize, organizations: usize) -> anyhow:
     })
 }
 
+/// Creates the seeded contacts' single-select column "Stage" (Lead, Customer, Lost): its id and option ids.
+async fn stage_column(server: &Server, client: &reqwest::Client, key: &str) -> anyhow::Result<(String, Vec<String>)> {
+    let column: Value = client
+        .post(format!("{}/api/v1/custom-columns", server.base))
+        .header("x-api-key", key)
+        .json(
+            &json!({"entityType": "contact", "type": "singleSelect", "label": "Stage",
+               "options": {"options": [{"label": "Lead"}, {"label": "Customer"}, {"label": "Lost"}]}}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let column_id = column["id"].as_str().context("column id")?.to_owned();
+    let options: Vec<String> = column["options"]["options"]
+        .as_array()
+        .context("options")?
+        .iter()
+        .filter_map(|o| o["value"].as_str().map(str::to_owned))
+        .collect();
+    Ok((column_id, options))
+}
+
+/// `--seed-in-store`: the company and its column through the API, then the same records as [`seed`] (contact `i`
+/// in organization `i % organizations`, stage option `i % 3`) written straight into the company's database while
+/// the server is stopped, with every index of a grown company; then the server is started again on the store.
+async fn seed_in_store(mut server: Server, binary: &PathBuf, args: &Args) -> anyhow::Result<(Server, Seeded)> {
+    use customermates::store::{migrate, run};
+    let client = reqwest::Client::new();
+    let (company, key) = server.create_company(&client, "Bench").await?;
+    let (column, options) = stage_column(&server, &client, &key).await?;
+    let (dir, cgroup) = server.stop()?;
+    let started = Instant::now();
+    let orgs: Vec<String> = (0..args.organizations.max(1))
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    {
+        let db = surrealdb::engine::any::connect(store_url(&args.engine, &dir.path().join("store"))?).await?;
+        let database = customermates::domain::company::database_name(&uuid::Uuid::parse_str(&company)?);
+        db.use_ns("customermates").use_db(database).await?;
+        migrate::ensure(&db, &migrate::TENANT).await?;
+        migrate::ensure(&db, &migrate::TENANT_INDEXES).await?;
+        let named: Vec<Value> = orgs
+            .iter()
+            .enumerate()
+            .map(|(o, id)| json!({"id": id, "name": format!("Organization {o:03}")}))
+            .collect();
+        run(
+            &db,
+            "FOR $o IN $orgs { CREATE type::record('organization', $o.id) SET name = $o.name; }",
+            json!({"orgs": named}),
+        )
+        .await?;
+        for start in (0..args.contacts).step_by(1000) {
+            let rows: Vec<Value> = (start..(start + 1000).min(args.contacts))
+                .map(|i| {
+                    json!({"id": uuid::Uuid::new_v4().to_string(), "first": format!("First{i}"),
+                    "last": format!("Last{}", i % 997), "email": format!("person{i}@example.com"),
+                    "org": orgs[i % orgs.len()], "stage": options[i % options.len()]})
+                })
+                .collect();
+            let sql = "FOR $c IN $rows {
+                LET $r = type::record('contact', $c.id);
+                CREATE $r SET firstName = $c.first, lastName = $c.last, emails = [$c.email], customFields = {};
+                UPDATE $r SET customFields[$column] = $c.stage;
+                RELATE $r->works_at->(type::record('organization', $c.org));
+            }";
+            run(&db, sql, json!({"rows": rows, "column": column})).await?;
+            if (start + 1000) % 100_000 == 0 {
+                eprintln!(
+                    "seeded {} contacts in the store, {:.0}s",
+                    start + 1000,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    }
+    // The engine releases the store once its last handle is gone; give its shutdown a moment.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    eprintln!(
+        "seeded {} contacts in the store in {:.1}s",
+        args.contacts,
+        started.elapsed().as_secs_f64()
+    );
+    let server = Server::spawn(binary, args, &[], dir, cgroup).await?;
+    Ok((
+        server,
+        Seeded {
+            key,
+            org: orgs[0].clone(),
+            column,
+            option: options[1].clone(),
+        },
+    ))
+}
+
 fn row(scenario: &str, connections: u32, result: &WrkResult, rss: f64, note: String) -> Row {
     Row {
         scenario: scenario.to_owned(),
@@ -603,16 +695,20 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
             | Scenario::GetEntities
             | Scenario::SearchAll
     );
-    let seeded = if needs_data {
-        seed(&server, args.contacts, args.organizations).await?
+    let (server, seeded) = if needs_data && args.seed_in_store {
+        seed_in_store(server, binary, args).await?
+    } else if needs_data {
+        let seeded = seed(&server, args.contacts, args.organizations).await?;
+        (server, seeded)
     } else {
         let (_, key) = server.create_company(&reqwest::Client::new(), "Bench").await?;
-        Seeded {
+        let seeded = Seeded {
             key,
             org: String::new(),
             column: String::new(),
             option: String::new(),
-        }
+        };
+        (server, seeded)
     };
     let filters = json!([
         {"field": "organizationIds", "operator": "in", "value": [seeded.org]},

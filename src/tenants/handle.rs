@@ -263,6 +263,13 @@ impl TenantShared {
     }
 }
 
+/// What a company's index check follows (see [`TenantHandle::index_when_grown`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Write,
+    Count,
+}
+
 /// Record counts of a company.
 #[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -358,7 +365,7 @@ impl TenantHandle {
             })
         })
         .await?
-        .inspect(|_| self.index_when_grown())
+        .inspect(|_| self.index_when_grown(Trigger::Count))
     }
 
     /// Counts of all five entities.
@@ -409,14 +416,15 @@ impl TenantHandle {
     /// the index check on the actor, after the writes already queued. So a company that has grown (records written
     /// before this version, or a lowered threshold) gets its indexes at its first write or its first search of a
     /// large table, without a check on every actor start.
-    fn index_when_grown(&self) {
+    fn index_when_grown(&self, after: Trigger) {
         let indexing = &self.shared.indexing;
-        // A count not held yet (a fresh actor) also schedules the check, which loads it: a bulk import that
-        // never searches still gets its indexes as it grows, not at its first search.
+        // After a write, a count not held yet (a fresh actor) also schedules the check, which loads it: a bulk
+        // import that never searches still gets its indexes as it grows. (Not after a read: a cold search would
+        // share the cores with four more counts.)
         let grown = || {
             let counts = self.shared.counts.lock();
             indexing.threshold == 0
-                || counts.len() < Entity::ALL.len()
+                || (after == Trigger::Write && counts.len() < Entity::ALL.len())
                 || counts.values().any(|&count| count >= indexing.threshold)
         };
         if !indexing.built.load(Ordering::Acquire) && grown() && !indexing.scheduled.swap(true, Ordering::AcqRel) {
@@ -437,7 +445,7 @@ impl TenantHandle {
         } else {
             self.apply_alone(access, request).await
         };
-        self.index_when_grown();
+        self.index_when_grown(Trigger::Write);
         outcome
     }
 
