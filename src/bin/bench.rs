@@ -572,6 +572,22 @@ async fn seed(server: &Server, contacts: usize, organizations: usize) -> anyhow:
     })
 }
 
+/// Waits (up to 10 minutes) until no process holds the store's lock file.
+async fn wait_for_store_lock(lock: &std::path::Path) -> anyhow::Result<()> {
+    for _ in 0..3000 {
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(lock);
+        match file.map(|f| f.try_lock().map(|()| f)) {
+            Ok(Ok(file)) => {
+                file.unlock()?;
+                return Ok(());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    bail!("{} is still locked", lock.display())
+}
+
 /// Creates the seeded contacts' single-select column "Stage" (Lead, Customer, Lost): its id and option ids.
 async fn stage_column(server: &Server, client: &reqwest::Client, key: &str) -> anyhow::Result<(String, Vec<String>)> {
     let column: Value = client
@@ -649,8 +665,9 @@ async fn seed_in_store(mut server: Server, binary: &PathBuf, args: &Args) -> any
             }
         }
     }
-    // The engine releases the store once its last handle is gone; give its shutdown a moment.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The engine releases the store (its LOCK file) once its last handle is gone and its write buffer is flushed,
+    // which takes a while after a million records: wait until the lock is free.
+    wait_for_store_lock(&dir.path().join("store").join("LOCK")).await?;
     eprintln!(
         "seeded {} contacts in the store in {:.1}s",
         args.contacts,
