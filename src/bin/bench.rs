@@ -572,18 +572,21 @@ async fn seed(server: &Server, contacts: usize, organizations: usize) -> anyhow:
     })
 }
 
-/// Waits (up to 10 minutes) until no process holds the store's lock file.
+/// Waits (up to 10 minutes) until no process holds the store's lock file (`flock -n`, util-linux: the engine
+/// locks it with `flock`).
 async fn wait_for_store_lock(lock: &std::path::Path) -> anyhow::Result<()> {
     for _ in 0..3000 {
-        let file = std::fs::OpenOptions::new().read(true).write(true).open(lock);
-        match file.map(|f| f.try_lock().map(|()| f)) {
-            Ok(Ok(file)) => {
-                file.unlock()?;
-                return Ok(());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        if !lock.exists()
+            || Command::new("flock")
+                .arg("-n")
+                .arg(lock)
+                .arg("true")
+                .status()?
+                .success()
+        {
+            return Ok(());
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     bail!("{} is still locked", lock.display())
 }
