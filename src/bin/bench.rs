@@ -572,6 +572,15 @@ async fn seed(server: &Server, contacts: usize, organizations: usize) -> anyhow:
     })
 }
 
+/// Writes contacts straight into a company's database: each `{id, first, last, emails, org, stage}` of `$rows`
+/// with its `$column` value and its `works_at` edge.
+const SEED_CONTACTS: &str = "FOR $c IN $rows {
+    LET $r = type::record('contact', $c.id);
+    CREATE $r SET firstName = $c.first, lastName = $c.last, emails = $c.emails, customFields = {};
+    UPDATE $r SET customFields[$column] = $c.stage;
+    RELATE $r->works_at->(type::record('organization', $c.org));
+}";
+
 /// Waits (up to 10 minutes) until no process holds the store's lock file (`flock -n`, util-linux: the engine
 /// locks it with `flock`).
 async fn wait_for_store_lock(lock: &std::path::Path) -> anyhow::Result<()> {
@@ -648,17 +657,11 @@ async fn seed_in_store(mut server: Server, binary: &PathBuf, args: &Args) -> any
             let rows: Vec<Value> = (start..(start + 1000).min(args.contacts))
                 .map(|i| {
                     json!({"id": uuid::Uuid::new_v4().to_string(), "first": format!("First{i}"),
-                    "last": format!("Last{}", i % 997), "email": format!("person{i}@example.com"),
+                    "last": format!("Last{}", i % 997), "emails": [format!("person{i}@example.com")],
                     "org": orgs[i % orgs.len()], "stage": options[i % options.len()]})
                 })
                 .collect();
-            let sql = "FOR $c IN $rows {
-                LET $r = type::record('contact', $c.id);
-                CREATE $r SET firstName = $c.first, lastName = $c.last, emails = [$c.email], customFields = {};
-                UPDATE $r SET customFields[$column] = $c.stage;
-                RELATE $r->works_at->(type::record('organization', $c.org));
-            }";
-            run(&db, sql, json!({"rows": rows, "column": column})).await?;
+            run(&db, SEED_CONTACTS, json!({"rows": rows, "column": column})).await?;
             if (start + 1000) % 100_000 == 0 {
                 eprintln!(
                     "seeded {} contacts in the store, {:.0}s",
@@ -933,15 +936,9 @@ async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
     for start in (0..args.contacts).step_by(1000) {
         let rows: Vec<Value> = (start..(start + 1000).min(args.contacts))
             .map(|i| json!({"id": uuid::Uuid::new_v4().to_string(), "first": format!("First{i}"), "last": format!("Last{}", i % 997),
-                "org": orgs[i % orgs.len()], "stage": options[i % 3]}))
+                "emails": [], "org": orgs[i % orgs.len()], "stage": options[i % 3]}))
             .collect();
-        let sql = "FOR $c IN $rows {
-            LET $r = type::record('contact', $c.id);
-            CREATE $r SET firstName = $c.first, lastName = $c.last, customFields = {}, emails = [];
-            UPDATE $r SET customFields[$column] = $c.stage;
-            RELATE $r->works_at->(type::record('organization', $c.org));
-        }";
-        customermates::store::run(&db, sql, json!({"rows": rows, "column": column_id})).await?;
+        customermates::store::run(&db, SEED_CONTACTS, json!({"rows": rows, "column": column_id})).await?;
     }
     eprintln!(
         "raw: seeded {} contacts in {:.1}s",

@@ -595,6 +595,16 @@ mod tests {
     use super::*;
     use crate::crm::access::fixtures::{admin, tenant_db};
 
+    /// The CRM operations of a test company with no custom columns.
+    fn company(db: &Surreal<Any>) -> Company<'_> {
+        Company {
+            id: "c",
+            db,
+            columns: &[],
+            indexed: true,
+        }
+    }
+
     fn create(entity: Entity, item: Value) -> (Access, WriteRequest) {
         let request = WriteRequest::Create {
             entity,
@@ -609,12 +619,7 @@ mod tests {
     #[tokio::test]
     async fn creates_of_several_requests_commit_in_one_block() {
         let db = tenant_db().await;
-        let company = Company {
-            id: "c",
-            db: &db,
-            columns: &[],
-            indexed: true,
-        };
+        let company = company(&db);
         let seq = AtomicU64::new(0);
         let access = admin();
         let mut parts = Vec::new();
@@ -662,12 +667,7 @@ mod tests {
     #[tokio::test]
     async fn queued_creates_answer_alone_whether_or_not_their_shared_commit_succeeds() {
         let db = tenant_db().await;
-        let company = Company {
-            id: "c",
-            db: &db,
-            columns: &[],
-            indexed: true,
-        };
+        let company = company(&db);
         let seq = AtomicU64::new(0);
         let count = |table: &'static str| {
             let db = db.clone();

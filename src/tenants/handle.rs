@@ -181,15 +181,7 @@ impl TenantShared {
         let grown = async {
             let mut largest = 0;
             for entity in Entity::ALL {
-                let count = match self.cached_count(entity) {
-                    Some(count) => count,
-                    None => {
-                        let count = crm::count_all(&self.db, entity).await?;
-                        self.counts.lock().insert(entity, count);
-                        count
-                    }
-                };
-                largest = largest.max(count);
+                largest = largest.max(self.held_count(entity).await?);
             }
             if largest < self.indexing.threshold {
                 return Ok(None);
@@ -209,6 +201,16 @@ impl TenantShared {
             }
         }
         self.indexing.scheduled.store(false, Ordering::Release);
+    }
+
+    /// The held count of an entity, counted and kept if not held yet (on the actor, so no write moves it meanwhile).
+    async fn held_count(&self, entity: Entity) -> crate::store::StoreResult<u64> {
+        if let Some(count) = self.cached_count(entity) {
+            return Ok(count);
+        }
+        let count = crm::count_all(&self.db, entity).await?;
+        self.counts.lock().insert(entity, count);
+        Ok(count)
     }
 
     /// The columns and the outbox sequence a write needs, loaded if not yet.
@@ -354,18 +356,9 @@ impl TenantHandle {
         if let Some(count) = self.shared.cached_count(entity) {
             return Ok(count);
         }
-        self.write(move |shared| {
-            Box::pin(async move {
-                if let Some(count) = shared.cached_count(entity) {
-                    return Ok(count);
-                }
-                let count = crm::count_all(&shared.db, entity).await?;
-                shared.counts.lock().insert(entity, count);
-                Ok(count)
-            })
-        })
-        .await?
-        .inspect(|_| self.index_when_grown(Trigger::Count))
+        self.write(move |shared| Box::pin(async move { Ok(shared.held_count(entity).await?) }))
+            .await?
+            .inspect(|_| self.index_when_grown(Trigger::Count))
     }
 
     /// Counts of all five entities.
