@@ -57,9 +57,12 @@ enum Scenario {
     /// In process, no server: `--companies` databases with the tenant schema, each opened through its own
     /// session (or one shared session with `--same-session`), RSS sampled as they are added.
     TenantMemory,
+    /// The full run behind BENCHMARKS.md: every scenario above at its documented scale, one after the other,
+    /// in one table (`--million` adds `filter` at 1,000,000 contacts, seeded in the store: ~25 minutes more).
+    All,
 }
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(about = "Customermates load harness")]
 struct Args {
     /// What to measure.
@@ -125,6 +128,17 @@ struct Args {
     /// default), `surrealkv?sync=200ms` (log flushed every 200 ms) or `mem`.
     #[arg(long, default_value = "surrealkv")]
     engine: String,
+    /// Drive a server that is already running at this base URL (e.g. `http://10.0.0.5:8080`, whatever store it
+    /// runs on) instead of starting one: seeding goes through its admin API with `--admin-token`. Its rate limit
+    /// must be high enough for the load (rejections count as errors), and its memory is not reported.
+    #[arg(long)]
+    url: Option<String>,
+    /// The admin token of the `--url` server (a server the bench starts gets its own).
+    #[arg(long, default_value = ADMIN_TOKEN)]
+    admin_token: String,
+    /// `all`: also run `filter` at 1,000,000 contacts (`--seed-in-store`, ~25 minutes of seeding).
+    #[arg(long)]
+    million: bool,
 }
 
 /// One row of the report.
@@ -137,7 +151,8 @@ struct Row {
     p90_ms: f64,
     p99_ms: f64,
     errors: u64,
-    server_peak_rss_mb: f64,
+    /// The server's peak RSS (`None`: in process, or a `--url` server).
+    server_peak_rss_mb: Option<f64>,
     note: String,
 }
 
@@ -154,8 +169,10 @@ fn store_url(engine: &str, dir: &std::path::Path) -> anyhow::Result<String> {
 
 /// A server process on a free loopback port and a temporary store; killed on drop.
 struct Server {
-    child: Child,
+    /// `None` for a `--url` server.
+    child: Option<Child>,
     base: String,
+    admin_token: String,
     /// The store's directory (taken over by [`Server::restart`]).
     dir: Option<tempfile::TempDir>,
     cgroup: Option<MemoryCgroup>,
@@ -205,6 +222,24 @@ impl Drop for MemoryCgroup {
 
 impl Server {
     async fn start(binary: &PathBuf, args: &Args, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        if let Some(url) = &args.url {
+            let server = Self {
+                child: None,
+                base: url.trim_end_matches('/').to_owned(),
+                admin_token: args.admin_token.clone(),
+                dir: None,
+                cgroup: None,
+            };
+            let health = reqwest::Client::new()
+                .get(format!("{}/healthz", server.base))
+                .send()
+                .await
+                .with_context(|| format!("--url {url}: no answer at {}/healthz", server.base))?;
+            if !health.status().is_success() {
+                bail!("--url {url}: /healthz answered {}", health.status());
+            }
+            return Ok(server);
+        }
         let dir = tempfile::tempdir()?;
         let cgroup = args.memory_limit.map(MemoryCgroup::create).transpose()?;
         Self::spawn(binary, args, env, dir, cgroup).await
@@ -218,10 +253,12 @@ impl Server {
 
     /// Stops the server gracefully; its store and cgroup are handed back for the next one.
     fn stop(&mut self) -> anyhow::Result<(tempfile::TempDir, Option<MemoryCgroup>)> {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        self.child.wait()?;
+        let child = self
+            .child
+            .as_mut()
+            .context("the bench stops only a server it started")?;
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+        child.wait()?;
         let dir = self.dir.take().context("the server's store is gone")?;
         Ok((dir, self.cgroup.take()))
     }
@@ -273,8 +310,9 @@ impl Server {
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         let server = Self {
-            child,
+            child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
+            admin_token: ADMIN_TOKEN.to_owned(),
             dir: Some(dir),
             cgroup,
         };
@@ -288,15 +326,22 @@ impl Server {
         bail!("the server did not come up")
     }
 
-    /// (current RSS, peak RSS) in MiB.
+    /// (current RSS, peak RSS) in MiB (NaN for a `--url` server).
     fn rss_mb(&self) -> (f64, f64) {
         (self.status_mb("VmRSS:"), self.status_mb("VmHWM:"))
     }
 
+    /// Peak RSS in MiB, when the bench started the server.
+    fn peak_mb(&self) -> Option<f64> {
+        self.child.is_some().then(|| self.rss_mb().1)
+    }
+
     /// A memory field of the server's `/proc/<pid>/status` in MiB (`RssAnon:` is the heap, `RssFile:` mapped
-    /// files the kernel can drop).
+    /// files the kernel can drop); NaN for a `--url` server.
     fn status_mb(&self, name: &str) -> f64 {
-        proc_status_mb(&self.child.id().to_string(), name)
+        self.child
+            .as_ref()
+            .map_or(f64::NAN, |child| proc_status_mb(&child.id().to_string(), name))
     }
 
     /// Times one `POST /api/v1/contacts/search` of a company (cold when its actor is not running), in ms.
@@ -319,7 +364,7 @@ impl Server {
         let body = json!({"name": name, "admin": {"email": email, "firstName": "Bench"}});
         let response = client
             .post(format!("{}/admin/v1/companies", self.base))
-            .bearer_auth(ADMIN_TOKEN)
+            .bearer_auth(&self.admin_token)
             .json(&body)
             .send()
             .await?;
@@ -338,8 +383,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -484,7 +531,7 @@ async fn users_me(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     for &connections in &args.connections {
         let result = wrk(&url, connections, args, &[("x-api-key", &key)])?;
-        rows.push(row("users-me", connections, &result, server.rss_mb().1, String::new()));
+        rows.push(row("users-me", connections, &result, server.peak_mb(), String::new()));
     }
     Ok(rows)
 }
@@ -691,7 +738,7 @@ async fn seed_in_store(mut server: Server, binary: &PathBuf, args: &Args) -> any
     ))
 }
 
-fn row(scenario: &str, connections: u32, result: &WrkResult, rss: f64, note: String) -> Row {
+fn row(scenario: &str, connections: u32, result: &WrkResult, rss: Option<f64>, note: String) -> Row {
     Row {
         scenario: scenario.to_owned(),
         connections,
@@ -849,7 +896,7 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     for &connections in &args.connections {
         let result = wrk_with(&url, connections, args, &[], Some(script.path()))?;
-        rows.push(row(name, connections, &result, server.rss_mb().1, note.clone()));
+        rows.push(row(name, connections, &result, server.peak_mb(), note.clone()));
         if let Some((rest_url, rest_script)) = &rest {
             let rest_script = rest_script.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
             let result = wrk_with(rest_url, connections, args, &[], Some(rest_script.path()))?;
@@ -857,7 +904,7 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
                 "rest-search (same server)",
                 connections,
                 &result,
-                server.rss_mb().1,
+                server.peak_mb(),
                 note.clone(),
             ));
         }
@@ -1011,7 +1058,7 @@ async fn tenant_memory(args: &Args) -> anyhow::Result<Vec<Row>> {
                 p90_ms: 0.0,
                 p99_ms: 0.0,
                 errors: 0,
-                server_peak_rss_mb: rss,
+                server_peak_rss_mb: Some(rss),
                 note: format!(
                     "{} databases, {}{}",
                     i + 1,
@@ -1163,7 +1210,7 @@ fn raw_row(scenario: &str, connections: u32, duration: u64, latencies: &[f64], e
         p90_ms: percentile(latencies, 0.9),
         p99_ms: percentile(latencies, 0.99),
         errors,
-        server_peak_rss_mb: 0.0,
+        server_peak_rss_mb: None,
         note,
     }
 }
@@ -1283,7 +1330,7 @@ async fn tenants(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
         p90_ms: percentile(&cold, 0.9),
         p99_ms: percentile(&cold, 0.99),
         errors: 0,
-        server_peak_rss_mb: rss_peak,
+        server_peak_rss_mb: Some(rss_peak),
         note,
     }])
 }
@@ -1292,17 +1339,12 @@ fn print_table(rows: &[Row]) {
     println!("| scenario | connections | req/s | p50 ms | p90 ms | p99 ms | errors | server peak RSS MiB | note |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for r in rows {
+        let rss = r
+            .server_peak_rss_mb
+            .map_or_else(|| "–".to_owned(), |mb| format!("{mb:.0}"));
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0} | {} |",
-            r.scenario,
-            r.connections,
-            r.requests_per_sec,
-            r.p50_ms,
-            r.p90_ms,
-            r.p99_ms,
-            r.errors,
-            r.server_peak_rss_mb,
-            r.note
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {rss} | {} |",
+            r.scenario, r.connections, r.requests_per_sec, r.p50_ms, r.p90_ms, r.p99_ms, r.errors, r.note
         );
     }
 }
@@ -1314,18 +1356,98 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => path.clone(),
         None => std::env::current_exe()?.with_file_name("customermates"),
     };
-    let rows = match args.scenario {
-        Scenario::UsersMe => users_me(&args, &binary).await?,
-        Scenario::Tenants => tenants(&args, &binary).await?,
-        Scenario::Raw => raw(&args).await?,
-        Scenario::Sql => sql(&args).await?,
-        Scenario::TenantMemory => tenant_memory(&args).await?,
-        _ => posted(&args, &binary).await?,
+    check_url_use(&args)?;
+    let rows = if args.scenario == Scenario::All {
+        all(&args, &binary).await?
+    } else {
+        one(&args, &binary).await?
     };
     print_table(&rows);
     std::fs::write(&args.json, serde_json::to_string_pretty(&rows)?)?;
     println!("\nJSON written to {}", args.json.display());
     Ok(())
+}
+
+/// `--url` drives a server over HTTP only: what needs the server's process, its store or the engine in process
+/// is refused up front.
+fn check_url_use(args: &Args) -> anyhow::Result<()> {
+    if args.url.is_none() {
+        return Ok(());
+    }
+    let refused = match args.scenario {
+        Scenario::Raw | Scenario::Sql | Scenario::TenantMemory => Some("runs the engine in process, not a server"),
+        Scenario::Tenants => Some("sets the server's idle eviction and reads its memory"),
+        Scenario::All => Some("includes in-process and memory scenarios"),
+        _ if args.seed_in_store => Some("--seed-in-store writes into the server's store while it is stopped"),
+        _ if args.memory_limit.is_some() => Some("--memory-limit starts the server in a cgroup"),
+        _ => None,
+    };
+    match refused {
+        Some(why) => bail!("--url cannot be used here: {why}; run it without --url (the bench starts its own server)"),
+        None => Ok(()),
+    }
+}
+
+/// One scenario.
+async fn one(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
+    match args.scenario {
+        Scenario::UsersMe => users_me(args, binary).await,
+        Scenario::Tenants => tenants(args, binary).await,
+        Scenario::Raw => raw(args).await,
+        Scenario::Sql => sql(args).await,
+        Scenario::TenantMemory => tenant_memory(args).await,
+        Scenario::All => bail!("`all` runs the other scenarios"),
+        _ => posted(args, binary).await,
+    }
+}
+
+/// The full run: each scenario at the scale BENCHMARKS.md reports it, with the given `--runs`, `--duration`,
+/// `--connections`, `--engine` and `--memory-limit` (the latter for `tenants` only). The JSON report is rewritten
+/// after every step, so a failed late step keeps the earlier rows.
+async fn all(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
+    use Scenario as S;
+    // (scenario, contacts, organizations, seeded in the store)
+    let mut steps: Vec<(Scenario, usize, usize, bool)> = vec![
+        (S::UsersMe, 0, 0, false),
+        (S::ToolsList, 0, 0, false),
+        (S::Reference, 1_000, 100, false),
+        (S::Filter, 10_000, 100, false),
+        (S::Raw, 10_000, 100, false),
+        (S::Create1, 0, 0, false),
+        (S::Create100, 0, 0, false),
+        (S::GetEntities, 10_000, 100, false),
+        (S::SearchAll, 10_000, 100, false),
+        (S::Filter, 100_000, 100, false),
+        (S::Raw, 100_000, 100, false),
+        (S::Unfiltered, 100_000, 100, false),
+        (S::Related, 100_000, 100, false),
+        (S::Related, 100_000, 10_000, false),
+        (S::Tenants, 0, 0, false),
+    ];
+    if args.million {
+        steps.push((S::Filter, 1_000_000, 100, true));
+    }
+    let mut rows = Vec::new();
+    for (scenario, contacts, organizations, seed_in_store) in steps {
+        let step = Args {
+            scenario,
+            contacts,
+            organizations,
+            seed_in_store,
+            memory_limit: args.memory_limit.filter(|_| scenario == S::Tenants),
+            ..args.clone()
+        };
+        let started = Instant::now();
+        eprintln!("all: {scenario:?}, {contacts} contacts over {organizations} organizations");
+        let step_rows = one(&step, binary)
+            .await
+            .with_context(|| format!("all: step {scenario:?} at {contacts} contacts"))?;
+        eprintln!("all: {scenario:?} done in {:.0}s", started.elapsed().as_secs_f64());
+        print_table(&step_rows);
+        rows.extend(step_rows);
+        std::fs::write(&args.json, serde_json::to_string_pretty(&rows)?)?;
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]
