@@ -11,11 +11,16 @@ use crate::domain::access::{Requirement, perm};
 use crate::domain::{Action, Resource};
 use crate::error::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list).service(create).service(revoke).service(rotate);
 }
 
 /// The caller's keys (never the keys themselves). Needs `readAll` on `api`.
+#[utoipa::path(
+    tag = "apiKeys",
+    operation_id = "listApiKeys",
+    responses((status = 200, description = "`{apiKeys: [ApiKeyInfo]}`", body = Object), super::openapi::ApiErrors)
+)]
 #[get("/api-keys")]
 async fn list(app: web::Data<AppState>, Authenticated(caller): Authenticated) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&[perm(Resource::Api, Action::ReadAll)]))?;
@@ -23,6 +28,12 @@ async fn list(app: web::Data<AppState>, Authenticated(caller): Authenticated) ->
 }
 
 /// Creates a key for the caller; the key is in this response only. Needs `create` on `api`.
+#[utoipa::path(
+    tag = "apiKeys",
+    operation_id = "createApiKey",
+    request_body(content = Option<crate::admin::NewKeyRequest>, description = "Optional: name and expiry"),
+    responses((status = 201, description = "The key, shown once", body = crate::admin::CreatedKey), super::openapi::ApiErrors)
+)]
 #[post("/api-keys")]
 async fn create(
     app: web::Data<AppState>,
@@ -35,6 +46,12 @@ async fn create(
 }
 
 /// Revokes one of the caller's keys. Needs `delete` on `api`.
+#[utoipa::path(
+    tag = "apiKeys",
+    operation_id = "revokeApiKey",
+    params(("id" = uuid::Uuid, Path, description = "API key id (UUID)")),
+    responses((status = 200, description = "The revoked key", body = crate::store::control::ApiKeyInfo), super::openapi::ApiErrors)
+)]
 #[delete("/api-keys/{id}")]
 async fn revoke(
     app: web::Data<AppState>,
@@ -48,6 +65,12 @@ async fn revoke(
 
 /// Replaces one of the caller's keys with a new one; the old one stops working at once.
 /// Needs `create` and `delete` on `api`.
+#[utoipa::path(
+    tag = "apiKeys",
+    operation_id = "rotateApiKey",
+    params(("id" = uuid::Uuid, Path, description = "API key id (UUID)")),
+    responses((status = 201, description = "The new key, shown once", body = crate::admin::CreatedKey), super::openapi::ApiErrors)
+)]
 #[post("/api-keys/{id}/rotate")]
 async fn rotate(
     app: web::Data<AppState>,

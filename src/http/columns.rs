@@ -15,7 +15,7 @@ use crate::domain::access::{Requirement, perm};
 use crate::domain::{Action, Resource};
 use crate::error::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list)
         .service(create)
         .service(update)
@@ -24,13 +24,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `?entityType=` filter.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only this entity type's columns.
     entity_type: Option<Entity>,
 }
 
 /// Custom columns, by entity type then label (no permission needed).
+#[utoipa::path(
+    tag = "customColumns",
+    operation_id = "listCustomColumns",
+    params(ListQuery),
+    responses((status = 200, description = "`{items: [Column]}`", body = Object), super::openapi::ApiErrors)
+)]
 #[get("/custom-columns")]
 async fn list(
     app: web::Data<AppState>,
@@ -42,6 +50,11 @@ async fn list(
 }
 
 /// Creates a custom column (needs `create` on its entity); single-select defaults are backfilled.
+#[utoipa::path(
+    tag = "customColumns",
+    operation_id = "createCustomColumn",
+    responses((status = 201, description = "The column", body = crate::crm::custom::Column), super::openapi::ApiErrors)
+)]
 #[post("/custom-columns")]
 async fn create(
     app: web::Data<AppState>,
@@ -56,6 +69,12 @@ async fn create(
 }
 
 /// Changes a column's label or options (needs `update` on its entity).
+#[utoipa::path(
+    tag = "customColumns",
+    operation_id = "updateCustomColumn",
+    params(("id" = uuid::Uuid, Path, description = "Custom column id (UUID)")),
+    responses((status = 200, description = "The column", body = crate::crm::custom::Column), super::openapi::ApiErrors)
+)]
 #[put("/custom-columns/{id}")]
 async fn update(
     app: web::Data<AppState>,
@@ -72,6 +91,12 @@ async fn update(
 }
 
 /// Deletes a column and every value of it (needs `delete` on its entity).
+#[utoipa::path(
+    tag = "customColumns",
+    operation_id = "deleteCustomColumn",
+    params(("id" = uuid::Uuid, Path, description = "Custom column id (UUID)")),
+    responses((status = 200, description = "`{deleted: id}`", body = Object), super::openapi::ApiErrors)
+)]
 #[delete("/custom-columns/{id}")]
 async fn remove(
     app: web::Data<AppState>,
@@ -84,14 +109,23 @@ async fn remove(
 }
 
 /// `?after=&limit=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
+    /// Events after this sequence number (default 0: from the first).
     after: Option<u64>,
+    /// At most this many (1–500, default 100).
     limit: Option<u32>,
 }
 
 /// The company's change events after a sequence number, oldest first (needs `readAll` on `auditLog`).
+#[utoipa::path(
+    tag = "events",
+    operation_id = "listEvents",
+    params(EventsQuery),
+    responses((status = 200, description = "`{items: [event]}`, oldest first", body = Object), super::openapi::ApiErrors)
+)]
 #[get("/events")]
 async fn events(
     app: web::Data<AppState>,

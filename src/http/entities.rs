@@ -1,11 +1,13 @@
 //! `/api/v1/{contacts|organizations|deals|services|tasks}`: create, create many, update, update many, delete,
-//! delete many, search, configuration, get by id, link and unlink. One set of handlers serves the five
-//! entities; each entity's scope carries its `Entity` as app data.
+//! delete many, search, configuration, get by id, link and unlink. One set of functions serves the five
+//! entities; `entity_routes!` gives each entity its own handlers, each with the `#[utoipa::path]` of its
+//! operation (operation ids, tags and schema references named after the entity).
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::errors::parse_id;
 use super::{AppState, Authenticated};
@@ -17,26 +19,257 @@ use crate::crm::write::Outcome;
 use crate::error::{ApiError, Code, ErrorDetail};
 use crate::tenants::TenantHandle;
 
-/// Registers the routes of every entity.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    for entity in Entity::ALL {
-        cfg.service(
-            web::scope(&format!("/{}", entity.plural()))
-                .app_data(web::Data::new(entity))
-                .route("", web::post().to(create_one))
-                .route("/many", web::post().to(create_many))
-                .route("/many", web::put().to(update_many))
-                .route("/many", web::delete().to(delete_many))
-                .route("/search", web::post().to(search))
-                .route("/configuration", web::get().to(configuration))
-                .route("/{id}", web::get().to(get_one))
-                .route("/{id}", web::put().to(update_one))
-                .route("/{id}", web::delete().to(delete_one))
-                .route("/{id}/link", web::post().to(link))
-                .route("/{id}/unlink", web::post().to(unlink)),
-        );
-    }
+/// Registers (and documents) the routes of every entity.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(utoipa_actix_web::scope("/contacts").configure(contacts::configure))
+        .service(utoipa_actix_web::scope("/organizations").configure(organizations::configure))
+        .service(utoipa_actix_web::scope("/deals").configure(deals::configure))
+        .service(utoipa_actix_web::scope("/services").configure(services::configure))
+        .service(utoipa_actix_web::scope("/tasks").configure(tasks::configure));
 }
+
+/// One entity's handlers: thin wrappers over the functions below, each documented for its entity. The
+/// arguments are the module, the `Entity`, its plural (the path and tag), its title (schema and operation
+/// names), its singular and its title plural.
+macro_rules! entity_routes {
+    ($module:ident, $entity:expr, $plural:literal, $title:literal, $one:literal, $titles:literal) => {
+        mod $module {
+            use actix_web::{HttpResponse, delete, get, post, put, web};
+            use serde_json::Value;
+            use utoipa_actix_web::service_config::ServiceConfig;
+
+            use super::{Authenticated, DeleteMany, LinkBody, QueryInput};
+            use crate::crm::Entity;
+            use crate::error::ApiError;
+            use crate::http::AppState;
+            use crate::http::openapi::ApiErrors;
+
+            const ENTITY: Entity = $entity;
+
+            pub fn configure(cfg: &mut ServiceConfig) {
+                cfg.service(create_one)
+                    .service(create_many)
+                    .service(update_many)
+                    .service(delete_many)
+                    .service(search)
+                    .service(configuration)
+                    .service(get_one)
+                    .service(update_one)
+                    .service(delete_one)
+                    .service(link)
+                    .service(unlink);
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("create", $title),
+                summary = concat!("Create a ", $one),
+                request_body(content = ref(concat!("#/components/schemas/Create", $title))),
+                responses(
+                    (status = 201, description = concat!("The ", $one), body = ref(concat!("#/components/schemas/", $title, "Dto"))),
+                    ApiErrors
+                )
+            )]
+            #[post("")]
+            async fn create_one(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                body: web::Json<Value>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::create_one(&app, ENTITY, caller, body.into_inner()).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("createMany", $titles),
+                summary = concat!("Create 1–100 ", $plural, ", all or none"),
+                request_body(content = ref(concat!("#/components/schemas/Create", $title, "Batch"))),
+                responses(
+                    (status = 201, description = concat!("The ", $plural, ", in order"), body = ref(concat!("#/components/schemas/", $title, "List"))),
+                    ApiErrors
+                )
+            )]
+            #[post("/many")]
+            async fn create_many(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                body: web::Json<Value>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::create_many(&app, ENTITY, caller, body.into_inner()).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("updateMany", $titles),
+                summary = concat!("Update 1–100 ", $plural, ", all or none"),
+                request_body(content = ref(concat!("#/components/schemas/Update", $title, "Batch"))),
+                responses(
+                    (status = 200, description = concat!("The ", $plural, ", in order"), body = ref(concat!("#/components/schemas/", $title, "List"))),
+                    ApiErrors
+                )
+            )]
+            #[put("/many")]
+            async fn update_many(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                body: web::Json<Value>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::update_many(&app, ENTITY, caller, body.into_inner()).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("deleteMany", $titles),
+                summary = concat!("Delete 1–100 ", $plural, ", all or none"),
+                responses((status = 200, description = "The deleted ids", body = Vec<String>), ApiErrors)
+            )]
+            #[delete("/many")]
+            async fn delete_many(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                body: web::Json<DeleteMany>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::delete_many(&app, ENTITY, caller, body.into_inner()).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("get", $titles),
+                summary = concat!("Search ", $plural, ": filters, search term, sort, paging, total"),
+                request_body(content = Option<QueryInput>, description = "Optional: no body is the first page of everything"),
+                responses((status = 200, description = "A page with its total", body = crate::crm::service::SearchResult), ApiErrors)
+            )]
+            #[post("/search")]
+            async fn search(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                body: Option<web::Json<QueryInput>>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::search(&app, ENTITY, caller, body.map(web::Json::into_inner).unwrap_or_default()).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("get", $title, "Configuration"),
+                summary = concat!("Custom columns, filterable and sortable fields of ", $plural),
+                responses((status = 200, description = "The configuration", body = crate::crm::service::Configuration), ApiErrors)
+            )]
+            #[get("/configuration")]
+            async fn configuration(app: web::Data<AppState>, caller: Authenticated) -> Result<HttpResponse, ApiError> {
+                super::configuration(&app, ENTITY, caller).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("get", $title, "ById"),
+                summary = concat!("One ", $one, " with the custom columns of ", $plural),
+                params(("id" = uuid::Uuid, Path, description = concat!("The ", $one, "'s id (UUID)"))),
+                responses(
+                    (status = 200, description = concat!("`{", $one, ": DTO, customColumns}`"), body = ref(concat!("#/components/schemas/", $title, "ById"))),
+                    ApiErrors
+                )
+            )]
+            #[get("/{id}")]
+            async fn get_one(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                id: web::Path<String>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::get_one(&app, ENTITY, caller, &id).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("update", $title),
+                summary = concat!("Update a ", $one, "; relationship arrays replace the visible links"),
+                params(("id" = uuid::Uuid, Path, description = concat!("The ", $one, "'s id (UUID); it wins over an id in the body"))),
+                request_body(content = ref(concat!("#/components/schemas/Update", $title))),
+                responses(
+                    (status = 200, description = concat!("The ", $one), body = ref(concat!("#/components/schemas/", $title, "Dto"))),
+                    ApiErrors
+                )
+            )]
+            #[put("/{id}")]
+            async fn update_one(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                id: web::Path<String>,
+                body: web::Json<Value>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::update_one(&app, ENTITY, caller, &id, body.into_inner()).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("delete", $title),
+                summary = concat!("Delete a ", $one),
+                params(("id" = uuid::Uuid, Path, description = concat!("The ", $one, "'s id (UUID)"))),
+                responses((status = 200, description = "The deleted id", body = String), ApiErrors)
+            )]
+            #[delete("/{id}")]
+            async fn delete_one(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                id: web::Path<String>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::delete_one(&app, ENTITY, caller, &id).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("link", $title),
+                summary = "Add links without touching others",
+                params(("id" = uuid::Uuid, Path, description = concat!("The ", $one, "'s id (UUID)"))),
+                responses(
+                    (status = 200, description = concat!("The ", $one), body = ref(concat!("#/components/schemas/", $title, "Dto"))),
+                    ApiErrors
+                )
+            )]
+            #[post("/{id}/link")]
+            async fn link(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                id: web::Path<String>,
+                body: web::Json<LinkBody>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::link_or_unlink(&app, ENTITY, caller, &id, body.into_inner(), true).await
+            }
+
+            #[utoipa::path(
+                tag = $plural,
+                operation_id = concat!("unlink", $title),
+                summary = "Remove links without touching others",
+                params(("id" = uuid::Uuid, Path, description = concat!("The ", $one, "'s id (UUID)"))),
+                responses(
+                    (status = 200, description = concat!("The ", $one), body = ref(concat!("#/components/schemas/", $title, "Dto"))),
+                    ApiErrors
+                )
+            )]
+            #[post("/{id}/unlink")]
+            async fn unlink(
+                app: web::Data<AppState>,
+                caller: Authenticated,
+                id: web::Path<String>,
+                body: web::Json<LinkBody>,
+            ) -> Result<HttpResponse, ApiError> {
+                super::link_or_unlink(&app, ENTITY, caller, &id, body.into_inner(), false).await
+            }
+        }
+    };
+}
+
+entity_routes!(contacts, Entity::Contact, "contacts", "Contact", "contact", "Contacts");
+entity_routes!(
+    organizations,
+    Entity::Organization,
+    "organizations",
+    "Organization",
+    "organization",
+    "Organizations"
+);
+entity_routes!(deals, Entity::Deal, "deals", "Deal", "deal", "Deals");
+entity_routes!(services, Entity::Service, "services", "Service", "service", "Services");
+entity_routes!(tasks, Entity::Task, "tasks", "Task", "task", "Tasks");
 
 /// The caller's company's tenant handle.
 pub(super) async fn tenant(app: &AppState, caller: &crate::auth::Caller) -> Result<TenantHandle, ApiError> {
@@ -86,51 +319,51 @@ fn batch(entity: Entity, body: Value) -> Result<Vec<Value>, ApiError> {
 
 /// Creates one record (201).
 async fn create_one(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
+    app: &AppState,
+    entity: Entity,
     Authenticated(caller): Authenticated,
-    body: web::Json<Value>,
+    body: Value,
 ) -> Result<HttpResponse, ApiError> {
     let request = WriteRequest::Create {
-        entity: **entity,
-        items: vec![body.into_inner()],
+        entity,
+        items: vec![body],
         nulls: Nulls::Clear,
     };
-    let outcome = apply_one(&app, &caller, request).await?;
+    let outcome = apply_one(app, &caller, request).await?;
     Ok(HttpResponse::Created().json(outcome.records.into_iter().next()))
 }
 
 /// Creates 1–100 records, all or none (201).
 async fn create_many(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
+    app: &AppState,
+    entity: Entity,
     Authenticated(caller): Authenticated,
-    body: web::Json<Value>,
+    body: Value,
 ) -> Result<HttpResponse, ApiError> {
-    let items = batch(**entity, body.into_inner())?;
+    let items = batch(entity, body)?;
     let request = WriteRequest::Create {
-        entity: **entity,
+        entity,
         items,
         nulls: Nulls::Clear,
     };
-    let outcome = apply(&app, &caller, request).await?;
+    let outcome = apply(app, &caller, request).await?;
     Ok(HttpResponse::Created().json(outcome.records))
 }
 
 /// Updates 1–100 records, all or none.
 async fn update_many(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
+    app: &AppState,
+    entity: Entity,
     Authenticated(caller): Authenticated,
-    body: web::Json<Value>,
+    body: Value,
 ) -> Result<HttpResponse, ApiError> {
-    let items = batch(**entity, body.into_inner())?;
+    let items = batch(entity, body)?;
     let request = WriteRequest::Update {
-        entity: **entity,
+        entity,
         items,
         nulls: Nulls::Clear,
     };
-    let outcome = apply(&app, &caller, request).await?;
+    let outcome = apply(app, &caller, request).await?;
     Ok(HttpResponse::Ok().json(outcome.records))
 }
 
@@ -144,58 +377,53 @@ pub struct DeleteMany {
 
 /// Deletes 1–100 records, all or none; answers the deleted ids.
 async fn delete_many(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
+    app: &AppState,
+    entity: Entity,
     Authenticated(caller): Authenticated,
-    body: web::Json<DeleteMany>,
+    body: DeleteMany,
 ) -> Result<HttpResponse, ApiError> {
-    let request = WriteRequest::Delete {
-        entity: **entity,
-        ids: body.into_inner().ids,
-    };
-    let outcome = apply(&app, &caller, request).await?;
+    let request = WriteRequest::Delete { entity, ids: body.ids };
+    let outcome = apply(app, &caller, request).await?;
     let ids: Vec<&Value> = outcome.records.iter().map(|d| &d["id"]).collect();
     Ok(HttpResponse::Ok().json(ids))
 }
 
 /// A page of records: filters, search, sort, pagination, total.
 async fn search(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
+    app: &AppState,
+    entity: Entity,
     Authenticated(caller): Authenticated,
-    body: Option<web::Json<QueryInput>>,
+    input: QueryInput,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.map(web::Json::into_inner).unwrap_or_default();
-    let result = tenant(&app, &caller)
+    let result = tenant(app, &caller)
         .await?
-        .search(**entity, &input, &caller.access())
+        .search(entity, &input, &caller.access())
         .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
 /// Custom columns, filterable and sortable fields.
 async fn configuration(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
+    app: &AppState,
+    entity: Entity,
     Authenticated(caller): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let result = tenant(&app, &caller)
+    let result = tenant(app, &caller)
         .await?
-        .configuration(**entity, &caller.access())
+        .configuration(entity, &caller.access())
         .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
 /// One record: `{"<entity>": DTO, "customColumns": [...]}`; 404 when it does not exist in this company.
 async fn get_one(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
+    app: &AppState,
+    entity: Entity,
     Authenticated(caller): Authenticated,
-    id: web::Path<String>,
+    id: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let entity = **entity;
-    let id = parse_id(&id, entity.table())?;
-    let handle = tenant(&app, &caller).await?;
+    let id = parse_id(id, entity.table())?;
+    let handle = tenant(app, &caller).await?;
     let found = handle
         .get(entity, std::slice::from_ref(&id), &caller.access())
         .await?
@@ -214,39 +442,38 @@ async fn get_one(
 
 /// Updates one record (the path id wins over a body id).
 async fn update_one(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
+    app: &AppState,
+    entity: Entity,
     Authenticated(caller): Authenticated,
-    id: web::Path<String>,
-    body: web::Json<Value>,
+    id: &str,
+    mut item: Value,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id, entity.table())?;
-    let mut item = body.into_inner();
+    let id = parse_id(id, entity.table())?;
     if let Value::Object(map) = &mut item {
         map.insert("id".into(), json!(id));
     }
     let request = WriteRequest::Update {
-        entity: **entity,
+        entity,
         items: vec![item],
         nulls: Nulls::Clear,
     };
-    let outcome = apply_one(&app, &caller, request).await?;
+    let outcome = apply_one(app, &caller, request).await?;
     Ok(HttpResponse::Ok().json(outcome.records.into_iter().next()))
 }
 
 /// Deletes one record; answers its id.
 async fn delete_one(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
+    app: &AppState,
+    entity: Entity,
     Authenticated(caller): Authenticated,
-    id: web::Path<String>,
+    id: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id, entity.table())?;
+    let id = parse_id(id, entity.table())?;
     let request = WriteRequest::Delete {
-        entity: **entity,
+        entity,
         ids: vec![id.clone()],
     };
-    apply_one(&app, &caller, request).await?;
+    apply_one(app, &caller, request).await?;
     Ok(HttpResponse::Ok().json(id))
 }
 
@@ -263,7 +490,7 @@ pub struct LinkBody {
 async fn link_or_unlink(
     app: &AppState,
     entity: Entity,
-    caller: &crate::auth::Caller,
+    Authenticated(caller): Authenticated,
     id: &str,
     body: LinkBody,
     add: bool,
@@ -276,30 +503,8 @@ async fn link_or_unlink(
         ids: body.ids,
         add,
     };
-    let outcome = apply_one(app, caller, request).await?;
+    let outcome = apply_one(app, &caller, request).await?;
     Ok(HttpResponse::Ok().json(outcome.records.into_iter().next()))
-}
-
-/// Adds links without touching others.
-async fn link(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
-    Authenticated(caller): Authenticated,
-    id: web::Path<String>,
-    body: web::Json<LinkBody>,
-) -> Result<HttpResponse, ApiError> {
-    link_or_unlink(&app, **entity, &caller, &id, body.into_inner(), true).await
-}
-
-/// Removes links without touching others.
-async fn unlink(
-    app: web::Data<AppState>,
-    entity: web::Data<Entity>,
-    Authenticated(caller): Authenticated,
-    id: web::Path<String>,
-    body: web::Json<LinkBody>,
-) -> Result<HttpResponse, ApiError> {
-    link_or_unlink(&app, **entity, &caller, &id, body.into_inner(), false).await
 }
 
 /// For single-record routes: a missing record named by the path is a 404, not a validation error, and field

@@ -6,17 +6,30 @@ use serde_json::json;
 use super::AppState;
 use crate::error::{ApiError, Code};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(healthz).service(readyz);
 }
 
 /// The process is alive.
+#[utoipa::path(
+    tag = "health",
+    operation_id = "healthz",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = Object))
+)]
 #[get("/healthz")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// The database answers and carries the current schema.
+#[utoipa::path(
+    tag = "health",
+    operation_id = "readyz",
+    responses(
+        (status = 200, description = "`{\"status\": \"ready\", \"tenantsRunning\": n}`", body = Object),
+        (status = 503, description = "Not ready", body = crate::error::ErrorBody)
+    )
+)]
 #[get("/readyz")]
 async fn readyz(app: web::Data<AppState>) -> HttpResponse {
     if app.store.ready().await {

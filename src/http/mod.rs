@@ -14,7 +14,7 @@ mod users;
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::{get, web};
 
 use crate::admin::Admin;
 use crate::auth::Verifier;
@@ -53,7 +53,7 @@ pub struct AppState {
     pub mcp_names: Vec<String>,
 }
 
-/// Registers every route.
+/// Registers every route: the documented ones through [`routes`], then the MCP endpoint and the docs page.
 pub fn configure(state: Arc<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         let max_body = state.settings.server.max_body_bytes;
@@ -62,29 +62,44 @@ pub fn configure(state: Arc<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(errors::path_config())
             .app_data(errors::query_config())
-            .configure(health::configure)
-            .service(
-                web::scope("/admin/v1")
-                    .wrap(actix_web::middleware::from_fn(gate::admin_gate))
-                    .configure(admin::configure),
-            )
+            // Before the `/api/v1` scope, which would otherwise take the path.
             .configure(mcp::configure)
-            .service(
-                web::scope("/api/v1")
-                    .wrap(actix_web::middleware::from_fn(gate::api_gate))
-                    .route("/openapi", web::get().to(openapi_json))
-                    .configure(users::configure)
-                    .configure(api_keys::configure)
-                    .configure(columns::configure)
-                    .configure(entities::configure)
-                    .default_service(web::to(errors::route_not_found)),
-            )
-            .route("/docs", web::get().to(docs))
-            .default_service(web::to(errors::route_not_found));
+            .route("/docs", web::get().to(docs));
+        routes(&mut utoipa_actix_web::service_config::ServiceConfig::new(cfg));
     }
 }
 
+/// Every route of the OpenAPI document (the company API under `/api/v1`, the admin API under `/admin/v1`, the
+/// health probes). Each `service(...)` registers a handler and adds the operation its `#[utoipa::path]`
+/// describes; [`openapi::document`] collects the same calls.
+pub(crate) fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.configure(health::configure)
+        .service(
+            utoipa_actix_web::scope("/admin/v1")
+                .wrap(actix_web::middleware::from_fn(gate::admin_gate))
+                .configure(admin::configure)
+                .map(admin::undocumented),
+        )
+        .service(
+            utoipa_actix_web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(gate::api_gate))
+                .service(openapi_json)
+                .configure(users::configure)
+                .configure(api_keys::configure)
+                .configure(columns::configure)
+                .configure(entities::configure)
+                .default_service(web::to(errors::route_not_found)),
+        )
+        .default_service(web::to(errors::route_not_found));
+}
+
 /// The OpenAPI 3.1 document (no key needed).
+#[utoipa::path(
+    tag = "meta",
+    operation_id = "openapi",
+    responses((status = 200, description = "This document", body = Object), openapi::ApiErrors)
+)]
+#[get("/openapi")]
 async fn openapi_json(app: web::Data<AppState>) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("application/json")

@@ -16,7 +16,7 @@ use crate::domain::access::{Requirement, perm};
 use crate::domain::{Action, Resource};
 use crate::error::{ApiError, ErrorDetail};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(me)
         .service(search_users)
         .service(update_user)
@@ -43,6 +43,11 @@ struct Profile<'a> {
 }
 
 /// The caller's own profile.
+#[utoipa::path(
+    tag = "users",
+    operation_id = "getUserProfile",
+    responses((status = 200, description = "The caller's profile", body = Profile), super::openapi::ApiErrors)
+)]
 #[get("/users/me")]
 async fn me(Authenticated(caller): Authenticated) -> Result<HttpResponse, ApiError> {
     read_scope(&caller, Resource::Users)?;
@@ -70,6 +75,12 @@ struct UserSearch {
 }
 
 /// The company's users by name (a `readOwn` role sees only itself).
+#[utoipa::path(
+    tag = "users",
+    operation_id = "getUsers",
+    request_body(content = Option<UserSearch>, description = "Optional: search term and page"),
+    responses((status = 200, description = "`{searchTerm, items: [User], pagination}`", body = Object), super::openapi::ApiErrors)
+)]
 #[post("/users/search")]
 async fn search_users(
     app: web::Data<AppState>,
@@ -107,6 +118,12 @@ async fn search_users(
 }
 
 /// Changes another user's role or status (needs `update` on `users`).
+#[utoipa::path(
+    tag = "users",
+    operation_id = "updateUser",
+    params(("id" = uuid::Uuid, Path, description = "User id (UUID)")),
+    responses((status = 200, description = "The user", body = crate::domain::User), super::openapi::ApiErrors)
+)]
 #[put("/users/{id}")]
 async fn update_user(
     app: web::Data<AppState>,
@@ -124,6 +141,11 @@ async fn update_user(
 }
 
 /// The company's roles with their permissions.
+#[utoipa::path(
+    tag = "roles",
+    operation_id = "listRoles",
+    responses((status = 200, description = "`{items: [role]}`", body = Object), super::openapi::ApiErrors)
+)]
 #[get("/roles")]
 async fn list_roles(app: web::Data<AppState>, Authenticated(caller): Authenticated) -> Result<HttpResponse, ApiError> {
     read_scope(&caller, Resource::Users)?;
@@ -136,6 +158,11 @@ const MANAGE_ROLES: [crate::domain::Permission; 2] = [
 ];
 
 /// Creates a custom role (needs `create` and `update` on `users`).
+#[utoipa::path(
+    tag = "roles",
+    operation_id = "createRole",
+    responses((status = 201, description = "The role", body = Object), super::openapi::ApiErrors)
+)]
 #[post("/roles")]
 async fn create_role(
     app: web::Data<AppState>,
@@ -147,6 +174,12 @@ async fn create_role(
 }
 
 /// Replaces a custom role's name, description and permissions (needs `create` and `update` on `users`).
+#[utoipa::path(
+    tag = "roles",
+    operation_id = "updateRole",
+    params(("id" = uuid::Uuid, Path, description = "Role id (UUID)")),
+    responses((status = 200, description = "The role", body = Object), super::openapi::ApiErrors)
+)]
 #[put("/roles/{id}")]
 async fn update_role(
     app: web::Data<AppState>,
@@ -160,6 +193,12 @@ async fn update_role(
 }
 
 /// Deletes a custom role no user holds (needs `delete` on `users`).
+#[utoipa::path(
+    tag = "roles",
+    operation_id = "deleteRole",
+    params(("id" = uuid::Uuid, Path, description = "Role id (UUID)")),
+    responses((status = 200, description = "`{deleted: id}`", body = Object), super::openapi::ApiErrors)
+)]
 #[delete("/roles/{id}")]
 async fn delete_role(
     app: web::Data<AppState>,
