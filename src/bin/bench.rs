@@ -105,8 +105,8 @@ struct Args {
     /// `tenant-memory`: open every database through one session instead of one session each.
     #[arg(long)]
     same_session: bool,
-    /// `tenant-memory`: apply only the base tenant schema, as a company below `tenants.index_threshold` has it
-    /// (by default each database also gets the secondary indexes, as a grown company has them).
+    /// `tenant-memory`, `sql`, `raw`: apply only the base tenant schema, as a company below
+    /// `tenants.index_threshold` has it (by default the secondary indexes too, as a grown company has them).
     #[arg(long)]
     no_indexes: bool,
     /// Seeding scenarios: create the company and its column through the API, then write the contacts and
@@ -124,6 +124,10 @@ struct Args {
     /// SurrealQL the `sql` scenario runs once after seeding (schema experiments).
     #[arg(long)]
     setup: Option<String>,
+    /// SurrealQL `sql` and `raw` run once before seeding, after the schema (e.g. an index maintained while
+    /// seeding, with `--no-indexes`).
+    #[arg(long)]
+    setup_before: Option<String>,
     /// Store of the server and of the in-process scenarios: `surrealkv` (durable: fsync on every commit; the
     /// default), `surrealkv?sync=200ms` (log flushed every 200 ms) or `mem`.
     #[arg(long, default_value = "surrealkv")]
@@ -139,6 +143,17 @@ struct Args {
     /// `all`: also run `filter` at 1,000,000 contacts (`--seed-in-store`, ~25 minutes of seeding).
     #[arg(long)]
     million: bool,
+    /// Seeding scenarios: companies seeded alike; the load rotates over them, request by request (each with its
+    /// company's key and ids).
+    #[arg(long, default_value_t = 1)]
+    seed_companies: usize,
+    /// Deals seeded through the API beside the contacts, each with a task (default: one per 10 contacts; not
+    /// with `--seed-in-store`, which writes contacts and organizations only).
+    #[arg(long)]
+    deals: Option<usize>,
+    /// Seconds to wait after seeding before measuring (the storage engine compacts what seeding wrote).
+    #[arg(long, default_value_t = 0)]
+    settle: u64,
 }
 
 /// One row of the report.
@@ -449,15 +464,37 @@ fn parse_wrk(output: &str) -> anyhow::Result<WrkResult> {
     })
 }
 
-/// A wrk Lua script that POSTs a JSON body with an API key.
-fn post_script(body: &Value, key: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+/// A wrk Lua script that POSTs JSON bodies to `url`, each with its API key; with several (key, body) pairs each
+/// connection cycles through them, one per request.
+fn post_script(url: &str, requests: &[(String, Value)]) -> anyhow::Result<tempfile::NamedTempFile> {
     use std::io::Write;
     let mut file = tempfile::NamedTempFile::new()?;
     let lua_string = |text: &str| format!("{text:?}");
-    writeln!(file, "wrk.method = \"POST\"")?;
-    writeln!(file, "wrk.body = {}", lua_string(&body.to_string()))?;
-    writeln!(file, "wrk.headers[\"Content-Type\"] = \"application/json\"")?;
-    writeln!(file, "wrk.headers[\"x-api-key\"] = {}", lua_string(key))?;
+    let path = url
+        .splitn(4, '/')
+        .nth(3)
+        .map_or_else(|| "/".to_owned(), |p| format!("/{p}"));
+    writeln!(file, "local path = {}", lua_string(&path))?;
+    writeln!(file, "local entries = {{")?;
+    for (key, body) in requests {
+        writeln!(file, "  {{{}, {}}},", lua_string(key), lua_string(&body.to_string()))?;
+    }
+    writeln!(file, "}}")?;
+    // Formatted in `init`, once wrk has set the Host header.
+    writeln!(file, "local requests = {{}}")?;
+    writeln!(file, "local i = 0")?;
+    writeln!(file, "function init(args)")?;
+    writeln!(file, "  for n, p in ipairs(entries) do")?;
+    writeln!(
+        file,
+        "    requests[n] = wrk.format(\"POST\", path, {{[\"Content-Type\"] = \"application/json\", [\"x-api-key\"] = p[1]}}, p[2])"
+    )?;
+    writeln!(file, "  end")?;
+    writeln!(file, "end")?;
+    writeln!(file, "function request()")?;
+    writeln!(file, "  i = i % #requests + 1")?;
+    writeln!(file, "  return requests[i]")?;
+    writeln!(file, "end")?;
     Ok(file)
 }
 
@@ -544,9 +581,42 @@ struct Seeded {
     option: String,
 }
 
-/// Seeds `contacts` contacts over `organizations` organizations with a 3-option single-select column, 100 per
-/// request.
-async fn seed(server: &Server, contacts: usize, organizations: usize) -> anyhow::Result<Seeded> {
+/// Deals seeded beside the contacts (`--deals`, default one per 10 contacts).
+fn deal_count(args: &Args) -> usize {
+    if args.seed_in_store {
+        0
+    } else {
+        args.deals.unwrap_or(args.contacts / 10)
+    }
+}
+
+/// POSTs a batch, expecting 201 and an array of created records: their ids.
+async fn created_ids(request: reqwest::RequestBuilder, what: &str) -> anyhow::Result<Vec<String>> {
+    let response = request.send().await?;
+    if response.status() != 201 {
+        bail!(
+            "seeding {what} answered {}: {}",
+            response.status(),
+            response.text().await?
+        );
+    }
+    let created: Value = response.json().await?;
+    let records = match &created {
+        Value::Array(items) => items.clone(),
+        one => vec![one.clone()],
+    };
+    Ok(records
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect())
+}
+
+/// Seeds a company through the API: `--contacts` contacts (100 per request) with a 3-option single-select
+/// column, spread over `--organizations` organizations (contact `i` in organization `i % organizations`); 20
+/// services; `--deals` deals, deal `d` with organization `d % organizations`, two of its contacts and one service
+/// line; and a task on each deal.
+async fn seed(server: &Server, args: &Args) -> anyhow::Result<Seeded> {
+    let (contacts, organizations) = (args.contacts, args.organizations.max(1));
     let client = reqwest::Client::new();
     let (_, key) = server.create_company(&client, "Bench").await?;
     let post = |path: &str, body: Value| {
@@ -590,9 +660,9 @@ async fn seed(server: &Server, contacts: usize, organizations: usize) -> anyhow:
     for batch in batches {
         contact_ids.extend(batch?);
     }
-    let organizations: Vec<anyhow::Result<String>> = futures::stream::iter(0..organizations.max(1))
+    let organizations_created: Vec<anyhow::Result<String>> = futures::stream::iter(0..organizations)
         .map(|o| {
-            let members: Vec<&String> = contact_ids.iter().skip(o).step_by(organizations.max(1)).collect();
+            let members: Vec<&String> = contact_ids.iter().skip(o).step_by(organizations).collect();
             let request = post(
                 "/api/v1/organizations",
                 json!({"name": format!("Organization {o:03}"), "contactIds": members}),
@@ -609,8 +679,74 @@ async fn seed(server: &Server, contacts: usize, organizations: usize) -> anyhow:
         .buffered(2)
         .collect()
         .await;
-    let org_ids = organizations.into_iter().collect::<anyhow::Result<Vec<String>>>()?;
-    eprintln!("seeded {contacts} contacts in {:.1}s", started.elapsed().as_secs_f64());
+    let org_ids = organizations_created
+        .into_iter()
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    let services: Vec<Value> = (0..20)
+        .map(|s| json!({"name": format!("Service {s:02}"), "amount": 100 + 10 * s}))
+        .collect();
+    let service_ids = created_ids(
+        client
+            .post(format!("{}/api/v1/services/many", server.base))
+            .header("x-api-key", &key)
+            .json(&json!({"services": services})),
+        "services",
+    )
+    .await?;
+    let deals = deal_count(args);
+    let deal_batches: Vec<anyhow::Result<Vec<String>>> = futures::stream::iter((0..deals).step_by(100))
+        .map(|start| {
+            let items: Vec<Value> = (start..(start + 100).min(deals))
+                .map(|d| {
+                    let o = d % organizations;
+                    // Two contacts of organization `o` (contact `i` is in organization `i % organizations`).
+                    let member = |k: usize| contact_ids.get(o + organizations * k).or(contact_ids.first());
+                    let first = 2 * (d / organizations);
+                    json!({"name": format!("Deal {d}"), "organizationIds": [org_ids[o]],
+                           "contactIds": [member(first), member(first + 1)],
+                           "services": [{"serviceId": service_ids[d % service_ids.len()], "quantity": 1 + d % 3}]})
+                })
+                .collect();
+            created_ids(
+                client
+                    .post(format!("{}/api/v1/deals/many", server.base))
+                    .header("x-api-key", &key)
+                    .json(&json!({"deals": items})),
+                "deals",
+            )
+        })
+        .buffered(2)
+        .collect()
+        .await;
+    let mut deal_ids = Vec::with_capacity(deals);
+    for batch in deal_batches {
+        deal_ids.extend(batch?);
+    }
+    let task_batches: Vec<anyhow::Result<Vec<String>>> = futures::stream::iter(deal_ids.chunks(100))
+        .map(|chunk| {
+            let items: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(n, deal)| json!({"name": format!("Follow up {n}"), "dealIds": [deal]}))
+                .collect();
+            created_ids(
+                client
+                    .post(format!("{}/api/v1/tasks/many", server.base))
+                    .header("x-api-key", &key)
+                    .json(&json!({"tasks": items})),
+                "tasks",
+            )
+        })
+        .buffered(2)
+        .collect()
+        .await;
+    for batch in task_batches {
+        batch?;
+    }
+    eprintln!(
+        "seeded {contacts} contacts, {organizations} organizations, {deals} deals with a task each in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(Seeded {
         key,
         org: org_ids[0].clone(),
@@ -752,7 +888,8 @@ fn row(scenario: &str, connections: u32, result: &WrkResult, rss: Option<f64>, n
     }
 }
 
-/// POST scenarios driven by a body (MCP or REST).
+/// POST scenarios driven by a body (MCP or REST). With `--seed-companies N`, N companies are seeded alike and
+/// each connection's requests rotate over them (each request with its company's key and ids).
 async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let server = Server::start(binary, args, &[]).await?;
     let needs_data = matches!(
@@ -765,29 +902,120 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
             | Scenario::GetEntities
             | Scenario::SearchAll
     );
-    let (server, seeded) = if needs_data && args.seed_in_store {
-        seed_in_store(server, binary, args).await?
-    } else if needs_data {
-        let seeded = seed(&server, args.contacts, args.organizations).await?;
-        (server, seeded)
+    let (server, seeds) = if needs_data && args.seed_in_store {
+        let (server, seeded) = seed_in_store(server, binary, args).await?;
+        (server, vec![seeded])
     } else {
-        let (_, key) = server.create_company(&reqwest::Client::new(), "Bench").await?;
-        let seeded = Seeded {
-            key,
-            org: String::new(),
-            column: String::new(),
-            option: String::new(),
-        };
-        (server, seeded)
+        let mut seeds = Vec::with_capacity(args.seed_companies);
+        for _ in 0..args.seed_companies.max(1) {
+            seeds.push(if needs_data {
+                seed(&server, args).await?
+            } else {
+                let (_, key) = server.create_company(&reqwest::Client::new(), "Bench").await?;
+                Seeded {
+                    key,
+                    org: String::new(),
+                    column: String::new(),
+                    option: String::new(),
+                }
+            });
+        }
+        (server, seeds)
     };
-    let filters = json!([
+    if args.settle > 0 {
+        eprintln!("settling for {} s", args.settle);
+        tokio::time::sleep(Duration::from_secs(args.settle)).await;
+    }
+    let mut requests = Vec::with_capacity(seeds.len());
+    let mut rest_requests = Vec::new();
+    for seeded in &seeds {
+        let (name, url, body) = scenario_request(args.scenario, &server, seeded).await?;
+        // One check request per company, so a broken setup fails loudly instead of measuring errors.
+        let check: Value = reqwest::Client::new()
+            .post(&url)
+            .header("x-api-key", &seeded.key)
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if check.get("error").is_some() || check["result"]["isError"] == true || check.get("code").is_some() {
+            bail!("the scenario's request fails: {check}");
+        }
+        let total = check["pagination"]["total"]
+            .as_u64()
+            .or(check["result"]["structuredContent"]["total"].as_u64());
+        // `filter` also runs the same query through REST against the same server and data, interleaved per
+        // concurrency level, so the MCP ÷ REST ratio comes from one run.
+        if args.scenario == Scenario::Filter {
+            let body = json!({"filters": filter_conditions(seeded), "pagination": {"page": 1, "pageSize": 25}});
+            rest_requests.push((seeded.key.clone(), body));
+        }
+        requests.push((name, url, seeded.key.clone(), body, total));
+    }
+    let (name, url) = (requests[0].0, requests[0].1.clone());
+    let mut notes = Vec::new();
+    if seeds.len() > 1 {
+        notes.push(format!("{} companies", seeds.len()));
+    }
+    if needs_data {
+        notes.push(format!(
+            "{} contacts, {} deals, total {}",
+            args.contacts,
+            deal_count(args),
+            requests[0].4.unwrap_or(0)
+        ));
+    }
+    if args.engine != "surrealkv" {
+        notes.push(format!("{} store", args.engine));
+    }
+    let note = notes.join(", ");
+    let pairs: Vec<(String, Value)> = requests.into_iter().map(|(_, _, key, body, _)| (key, body)).collect();
+    let script = post_script(&url, &pairs)?;
+    let rest = if rest_requests.is_empty() {
+        None
+    } else {
+        let rest_url = format!("{}/api/v1/contacts/search", server.base);
+        let rest_script = post_script(&rest_url, &rest_requests)?;
+        Some((rest_url, rest_script))
+    };
+    let mut rows = Vec::new();
+    for &connections in &args.connections {
+        let result = wrk_with(&url, connections, args, &[], Some(script.path()))?;
+        rows.push(row(name, connections, &result, server.peak_mb(), note.clone()));
+        if let Some((rest_url, rest_script)) = &rest {
+            let result = wrk_with(rest_url, connections, args, &[], Some(rest_script.path()))?;
+            rows.push(row(
+                "rest-search (same server)",
+                connections,
+                &result,
+                server.peak_mb(),
+                note.clone(),
+            ));
+        }
+    }
+    Ok(rows)
+}
+
+/// The `filter` scenario's conditions: the company's first organization and one option of its column.
+fn filter_conditions(seeded: &Seeded) -> Value {
+    json!([
         {"field": "organizationIds", "operator": "in", "value": [seeded.org]},
         {"field": seeded.column, "operator": "in", "value": [seeded.option]}
-    ]);
+    ])
+}
+
+/// A scenario's request for one seeded company: (row name, URL, body).
+async fn scenario_request(
+    scenario: Scenario,
+    server: &Server,
+    seeded: &Seeded,
+) -> anyhow::Result<(&'static str, String, Value)> {
     let mcp = format!("{}/api/v1/mcp", server.base);
+    let search = format!("{}/api/v1/contacts/search", server.base);
     let tool = |name: &str, arguments: Value| json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
     let contact = |i: usize| json!({"firstName": format!("New{i}"), "lastName": "Bench", "emails": [format!("new{i}@example.com")]});
-    let (name, url, body) = match args.scenario {
+    Ok(match scenario {
         Scenario::ToolsList => (
             "tools-list",
             mcp,
@@ -798,25 +1026,21 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
             mcp,
             tool(
                 "filter_entity",
-                json!({"entity": "contact", "filters": filters, "pageSize": 25}),
+                json!({"entity": "contact", "filters": filter_conditions(seeded), "pageSize": 25}),
             ),
         ),
         Scenario::RestSearch => (
             "rest-search",
-            format!("{}/api/v1/contacts/search", server.base),
-            json!({"filters": filters, "pagination": {"page": 1, "pageSize": 25}}),
+            search,
+            json!({"filters": filter_conditions(seeded), "pagination": {"page": 1, "pageSize": 25}}),
         ),
         Scenario::Related => (
             "related",
-            format!("{}/api/v1/contacts/search", server.base),
+            search,
             json!({"filters": [{"field": "organizationIds", "operator": "in", "value": [seeded.org]}],
                    "pagination": {"page": 1, "pageSize": 25}}),
         ),
-        Scenario::Unfiltered => (
-            "unfiltered",
-            format!("{}/api/v1/contacts/search", server.base),
-            json!({"pagination": {"page": 1, "pageSize": 25}}),
-        ),
+        Scenario::Unfiltered => ("unfiltered", search, json!({"pagination": {"page": 1, "pageSize": 25}})),
         Scenario::Create1 => (
             "create-1",
             mcp,
@@ -858,58 +1082,7 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
             tool("search_all_entities", json!({"searchTerm": "First12"})),
         ),
         _ => bail!("not a POST scenario"),
-    };
-    // One check request so a broken setup fails loudly instead of measuring errors.
-    let check: Value = reqwest::Client::new()
-        .post(&url)
-        .header("x-api-key", &seeded.key)
-        .json(&body)
-        .send()
-        .await?
-        .json()
-        .await?;
-    if check.get("error").is_some() || check["result"]["isError"] == true || check.get("code").is_some() {
-        bail!("the scenario's request fails: {check}");
-    }
-    let script = post_script(&body, &seeded.key)?;
-    let note = if needs_data {
-        format!(
-            "{} contacts, total {}",
-            args.contacts,
-            check["pagination"]["total"]
-                .as_u64()
-                .or(check["result"]["structuredContent"]["total"].as_u64())
-                .unwrap_or(0)
-        )
-    } else {
-        String::new()
-    };
-    // `filter` also runs the same query through REST against the same server and data, interleaved per
-    // concurrency level, so the MCP ÷ REST ratio comes from one run.
-    let rest = (args.scenario == Scenario::Filter).then(|| {
-        let body = json!({"filters": filters, "pagination": {"page": 1, "pageSize": 25}});
-        (
-            format!("{}/api/v1/contacts/search", server.base),
-            post_script(&body, &seeded.key),
-        )
-    });
-    let mut rows = Vec::new();
-    for &connections in &args.connections {
-        let result = wrk_with(&url, connections, args, &[], Some(script.path()))?;
-        rows.push(row(name, connections, &result, server.peak_mb(), note.clone()));
-        if let Some((rest_url, rest_script)) = &rest {
-            let rest_script = rest_script.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let result = wrk_with(rest_url, connections, args, &[], Some(rest_script.path()))?;
-            rows.push(row(
-                "rest-search (same server)",
-                connections,
-                &result,
-                server.peak_mb(),
-                note.clone(),
-            ));
-        }
-    }
-    Ok(rows)
+    })
 }
 
 /// Runs `work` in a closed loop on `connections` tasks for `duration` seconds; returns latencies in ms.
@@ -967,7 +1140,12 @@ async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
         .check()?;
     db.use_ns("bench").use_db("raw").await?;
     customermates::store::migrate::ensure(&db, &customermates::store::migrate::TENANT).await?;
-    customermates::store::migrate::ensure(&db, &customermates::store::migrate::TENANT_INDEXES).await?;
+    if !args.no_indexes {
+        customermates::store::migrate::ensure(&db, &customermates::store::migrate::TENANT_INDEXES).await?;
+    }
+    if let Some(setup) = &args.setup_before {
+        customermates::store::run(&db, setup, json!({})).await?;
+    }
     let column_id = uuid::Uuid::new_v4().to_string();
     let options: Vec<String> = (0..3).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let orgs: Vec<String> = (0..args.organizations.max(1))
@@ -983,7 +1161,7 @@ async fn raw_store(args: &Args) -> anyhow::Result<RawStore> {
     for start in (0..args.contacts).step_by(1000) {
         let rows: Vec<Value> = (start..(start + 1000).min(args.contacts))
             .map(|i| json!({"id": uuid::Uuid::new_v4().to_string(), "first": format!("First{i}"), "last": format!("Last{}", i % 997),
-                "emails": [], "org": orgs[i % orgs.len()], "stage": options[i % 3]}))
+                "emails": [format!("person{i}@example.com")], "org": orgs[i % orgs.len()], "stage": options[i % 3]}))
             .collect();
         customermates::store::run(&db, SEED_CONTACTS, json!({"rows": rows, "column": column_id})).await?;
     }
@@ -1084,7 +1262,9 @@ async fn sql(args: &Args) -> anyhow::Result<Vec<Row>> {
     let store = raw_store(args).await?;
     let vars = json!({"orgId": store.orgs[0], "column": store.column_id, "option": store.options[1]});
     if let Some(setup) = &args.setup {
+        let started = Instant::now();
         customermates::store::run(&store.db, setup, vars.clone()).await?;
+        eprintln!("setup took {:.1}s", started.elapsed().as_secs_f64());
     }
     let mut rows = Vec::new();
     for query in &args.query {
@@ -1356,7 +1536,7 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => path.clone(),
         None => std::env::current_exe()?.with_file_name("customermates"),
     };
-    check_url_use(&args)?;
+    check_options(&args)?;
     let rows = if args.scenario == Scenario::All {
         all(&args, &binary).await?
     } else {
@@ -1366,6 +1546,17 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(&args.json, serde_json::to_string_pretty(&rows)?)?;
     println!("\nJSON written to {}", args.json.display());
     Ok(())
+}
+
+/// Option combinations the harness cannot honour.
+fn check_options(args: &Args) -> anyhow::Result<()> {
+    if args.seed_in_store && (args.seed_companies > 1 || args.deals.is_some()) {
+        bail!("--seed-in-store seeds one company's contacts and organizations: drop --seed-companies and --deals");
+    }
+    if args.seed_companies == 0 {
+        bail!("--seed-companies must be at least 1");
+    }
+    check_url_use(args)
 }
 
 /// `--url` drives a server over HTTP only: what needs the server's process, its store or the engine in process
@@ -1406,43 +1597,60 @@ async fn one(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
 /// after every step, so a failed late step keeps the earlier rows.
 async fn all(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     use Scenario as S;
-    // (scenario, contacts, organizations, seeded in the store)
-    let mut steps: Vec<(Scenario, usize, usize, bool)> = vec![
-        (S::UsersMe, 0, 0, false),
-        (S::ToolsList, 0, 0, false),
-        (S::Reference, 1_000, 100, false),
-        (S::Filter, 10_000, 100, false),
-        (S::Raw, 10_000, 100, false),
-        (S::Create1, 0, 0, false),
-        (S::Create100, 0, 0, false),
-        (S::GetEntities, 10_000, 100, false),
-        (S::SearchAll, 10_000, 100, false),
-        (S::Filter, 100_000, 100, false),
-        (S::Raw, 100_000, 100, false),
-        (S::Unfiltered, 100_000, 100, false),
-        (S::Related, 100_000, 100, false),
-        (S::Related, 100_000, 10_000, false),
-        (S::Tenants, 0, 0, false),
+    let step = |scenario: Scenario, contacts: usize, organizations: usize| Args {
+        scenario,
+        contacts,
+        organizations,
+        memory_limit: args.memory_limit.filter(|_| scenario == S::Tenants),
+        ..args.clone()
+    };
+    let mut steps = vec![
+        step(S::UsersMe, 0, 0),
+        step(S::ToolsList, 0, 0),
+        step(S::Reference, 1_000, 100),
+        step(S::Filter, 10_000, 100),
+        Args {
+            seed_companies: 10,
+            ..step(S::Filter, 10_000, 100)
+        },
+        step(S::Raw, 10_000, 100),
+        step(S::Create1, 0, 0),
+        Args {
+            engine: "mem".into(),
+            ..step(S::Create1, 0, 0)
+        },
+        step(S::Create100, 0, 0),
+        step(S::GetEntities, 10_000, 100),
+        step(S::SearchAll, 10_000, 100),
+        step(S::Filter, 100_000, 100),
+        step(S::Raw, 100_000, 100),
+        step(S::Unfiltered, 100_000, 100),
+        step(S::Related, 100_000, 100),
+        step(S::Related, 100_000, 10_000),
+        step(S::Tenants, 0, 0),
     ];
     if args.million {
-        steps.push((S::Filter, 1_000_000, 100, true));
+        steps.push(Args {
+            seed_in_store: true,
+            runs: 1,
+            ..step(S::Filter, 1_000_000, 100)
+        });
     }
     let mut rows = Vec::new();
-    for (scenario, contacts, organizations, seed_in_store) in steps {
-        let step = Args {
-            scenario,
-            contacts,
-            organizations,
-            seed_in_store,
-            memory_limit: args.memory_limit.filter(|_| scenario == S::Tenants),
-            ..args.clone()
-        };
+    for step in steps {
         let started = Instant::now();
-        eprintln!("all: {scenario:?}, {contacts} contacts over {organizations} organizations");
-        let step_rows = one(&step, binary)
-            .await
-            .with_context(|| format!("all: step {scenario:?} at {contacts} contacts"))?;
-        eprintln!("all: {scenario:?} done in {:.0}s", started.elapsed().as_secs_f64());
+        let what = format!(
+            "{:?} ({} contacts over {} organizations, {} compan{}, {})",
+            step.scenario,
+            step.contacts,
+            step.organizations,
+            step.seed_companies,
+            if step.seed_companies == 1 { "y" } else { "ies" },
+            step.engine
+        );
+        eprintln!("all: {what}");
+        let step_rows = one(&step, binary).await.with_context(|| format!("all: step {what}"))?;
+        eprintln!("all: {what} done in {:.0}s", started.elapsed().as_secs_f64());
         print_table(&step_rows);
         rows.extend(step_rows);
         std::fs::write(&args.json, serde_json::to_string_pretty(&rows)?)?;

@@ -571,19 +571,33 @@ fn search_text(fields: &[&str]) -> String {
     )
 }
 
-/// What to ask the full-text index for records that may contain `token`: its runs of letters and digits of two or
-/// more characters, each cut to the first 10 (the analyzer indexes every 2- to 10-character piece of every word),
-/// separated by blanks. A record containing the token contains every such piece, so none is missed. `None` when the
-/// token has no such run: the index cannot narrow it down. (SurrealDB 3.3.5 finds nothing for a query word longer
-/// than the longest piece or joined by punctuation, so the query is never handed the token itself.)
+/// What to ask the full-text index for records that may contain `token`, whose analyzer indexes every 2- and
+/// 3-character piece of every word: the pieces of the token's runs of letters and digits (a run of two as it is,
+/// a longer run as its 3-character pieces; at most [`MAX_PIECES`], repeated ones once), separated by blanks. A
+/// record containing the token contains every such piece, so none is missed. `None` when the token has no run of
+/// two or more: the index cannot narrow it down. (SurrealDB 3.3.5 finds nothing for a query word longer than the
+/// longest indexed piece or joined by punctuation, so the query is never handed the token itself.)
 fn full_text_query(token: &str) -> Option<String> {
-    let pieces: Vec<String> = token
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|piece| piece.chars().nth(1).is_some())
-        .map(|piece| piece.chars().take(10).collect())
-        .collect();
+    let mut pieces: Vec<String> = Vec::new();
+    for run in token.split(|c: char| !c.is_alphanumeric()) {
+        let chars: Vec<char> = run.chars().collect();
+        let found: Vec<String> = match chars.len() {
+            0 | 1 => continue,
+            2 => vec![run.to_owned()],
+            _ => chars.windows(3).map(|w| w.iter().collect()).collect(),
+        };
+        for piece in found {
+            if pieces.len() < MAX_PIECES && !pieces.contains(&piece) {
+                pieces.push(piece);
+            }
+        }
+    }
     (!pieces.is_empty()).then(|| pieces.join(" "))
 }
+
+/// Pieces asked of the full-text index per token: enough to narrow the candidates to a few records; every piece
+/// more is one more posting list to intersect.
+const MAX_PIECES: usize = 8;
 
 const DATE_MESSAGE: &str = "The date value is invalid. Must be in ISO 8601 date format (e.g., 2024-01-15) or ISO 8601 datetime format (e.g., 2024-01-15T00:00:00Z).";
 
@@ -845,11 +859,13 @@ mod tests {
     fn the_full_text_index_is_asked_for_the_indexed_pieces_of_a_token() {
         let cases = [
             ("ab", Some("ab")),
-            ("ally@mail.example", Some("ally mail example")),
+            ("abc", Some("abc")),
+            ("ally@mail.example", Some("all lly mai ail exa xam amp mpl")),
             ("@x1", Some("x1")),
-            ("ørs", Some("ørs")),
+            ("ørsted", Some("ørs rst ste ted")),
             ("a.bc", Some("bc")),
-            ("verylongname12", Some("verylongna")),
+            ("aaaa", Some("aaa")),
+            ("verylongname12", Some("ver ery ryl ylo lon ong ngn gna")),
             ("a", None),
             ("@", None),
             ("a.b", None),
