@@ -134,7 +134,8 @@ struct Args {
     engine: String,
     /// Drive a server that is already running at this base URL (e.g. `http://10.0.0.5:8080`, whatever store it
     /// runs on) instead of starting one: seeding goes through its admin API with `--admin-token`. Its rate limit
-    /// must be high enough for the load (rejections count as errors), and its memory is not reported.
+    /// must be high enough for the load (rejections count as errors), its `mcp.allowed_hosts` (or public URL) must
+    /// include the URL's host for the MCP scenarios, and its memory is not reported.
     #[arg(long)]
     url: Option<String>,
     /// The admin token of the `--url` server (a server the bench starts gets its own).
@@ -699,11 +700,17 @@ async fn seed(server: &Server, args: &Args) -> anyhow::Result<Seeded> {
             let items: Vec<Value> = (start..(start + 100).min(deals))
                 .map(|d| {
                     let o = d % organizations;
-                    // Two contacts of organization `o` (contact `i` is in organization `i % organizations`).
-                    let member = |k: usize| contact_ids.get(o + organizations * k).or(contact_ids.first());
+                    // Two contacts of organization `o` (contact `i` is in organization `i % organizations`, so
+                    // it holds the contacts `o + organizations * k`, `k < members`); none when it has none.
+                    let members = contact_ids.len().saturating_sub(o).div_ceil(organizations);
                     let first = 2 * (d / organizations);
+                    let mut linked: Vec<&String> = (first..first + 2)
+                        .filter(|_| members > 0)
+                        .filter_map(|k| contact_ids.get(o + organizations * (k % members)))
+                        .collect();
+                    linked.dedup();
                     json!({"name": format!("Deal {d}"), "organizationIds": [org_ids[o]],
-                           "contactIds": [member(first), member(first + 1)],
+                           "contactIds": linked,
                            "services": [{"serviceId": service_ids[d % service_ids.len()], "quantity": 1 + d % 3}]})
                 })
                 .collect();
@@ -966,7 +973,7 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
             requests[0].4.unwrap_or(0)
         ));
     }
-    if args.engine != "surrealkv" {
+    if args.engine != "surrealkv" && args.url.is_none() {
         notes.push(format!("{} store", args.engine));
     }
     let note = notes.join(", ");
@@ -1555,6 +1562,9 @@ fn check_options(args: &Args) -> anyhow::Result<()> {
     }
     if args.seed_companies == 0 {
         bail!("--seed-companies must be at least 1");
+    }
+    if args.scenario == Scenario::All && (args.seed_in_store || args.deals.is_some() || args.seed_companies > 1) {
+        bail!("`all` sets --seed-in-store, --deals and --seed-companies per step: drop them");
     }
     check_url_use(args)
 }
