@@ -612,6 +612,34 @@ async fn created_ids(request: reqwest::RequestBuilder, what: &str) -> anyhow::Re
         .collect())
 }
 
+/// Creates records through `POST /api/v1/<plural>/many`, one request per batch, two in flight: every id, in order.
+async fn create_batches(
+    server: &Server,
+    client: &reqwest::Client,
+    key: &str,
+    plural: &str,
+    batches: Vec<Vec<Value>>,
+) -> anyhow::Result<Vec<String>> {
+    let created: Vec<anyhow::Result<Vec<String>>> = futures::stream::iter(batches)
+        .map(|items| {
+            created_ids(
+                client
+                    .post(format!("{}/api/v1/{plural}/many", server.base))
+                    .header("x-api-key", key)
+                    .json(&json!({plural: items})),
+                plural,
+            )
+        })
+        .buffered(2)
+        .collect()
+        .await;
+    let mut ids = Vec::new();
+    for batch in created {
+        ids.extend(batch?);
+    }
+    Ok(ids)
+}
+
 /// Seeds a company through the API: `--contacts` contacts (100 per request) with a 3-option single-select
 /// column, spread over `--organizations` organizations (contact `i` in organization `i % organizations`); 20
 /// services; `--deals` deals, deal `d` with organization `d % organizations`, two of its contacts and one service
@@ -632,35 +660,19 @@ async fn seed(server: &Server, args: &Args) -> anyhow::Result<Seeded> {
     // reloads each contact once (linear), whereas adding contacts to ever larger organizations reloads every
     // organization's growing contact list per batch (quadratic in the seed size).
     let started = Instant::now();
-    let batches: Vec<anyhow::Result<Vec<String>>> = futures::stream::iter((0..contacts).step_by(100))
+    let contact_batches: Vec<Vec<Value>> = (0..contacts)
+        .step_by(100)
         .map(|start| {
-            let items: Vec<Value> = (start..(start + 100).min(contacts))
+            (start..(start + 100).min(contacts))
                 .map(|i| {
                     json!({"firstName": format!("First{i}"), "lastName": format!("Last{}", i % 997),
                     "emails": [format!("person{i}@example.com")],
                     "customFieldValues": [{"columnId": column_id, "value": options[i % options.len()]}]})
                 })
-                .collect();
-            let request = post("/api/v1/contacts/many", json!({"contacts": items}));
-            async move {
-                let response = request.await?;
-                if response.status() != 201 {
-                    bail!("seeding contacts answered {}", response.status());
-                }
-                let created: Vec<Value> = response.json().await?;
-                Ok(created
-                    .iter()
-                    .filter_map(|c| c["id"].as_str().map(str::to_owned))
-                    .collect())
-            }
+                .collect()
         })
-        .buffered(2)
-        .collect()
-        .await;
-    let mut contact_ids = Vec::with_capacity(contacts);
-    for batch in batches {
-        contact_ids.extend(batch?);
-    }
+        .collect();
+    let contact_ids = create_batches(server, &client, &key, "contacts", contact_batches).await?;
     let organizations_created: Vec<anyhow::Result<String>> = futures::stream::iter(0..organizations)
         .map(|o| {
             let members: Vec<&String> = contact_ids.iter().skip(o).step_by(organizations).collect();
@@ -686,18 +698,12 @@ async fn seed(server: &Server, args: &Args) -> anyhow::Result<Seeded> {
     let services: Vec<Value> = (0..20)
         .map(|s| json!({"name": format!("Service {s:02}"), "amount": 100 + 10 * s}))
         .collect();
-    let service_ids = created_ids(
-        client
-            .post(format!("{}/api/v1/services/many", server.base))
-            .header("x-api-key", &key)
-            .json(&json!({"services": services})),
-        "services",
-    )
-    .await?;
+    let service_ids = create_batches(server, &client, &key, "services", vec![services]).await?;
     let deals = deal_count(args);
-    let deal_batches: Vec<anyhow::Result<Vec<String>>> = futures::stream::iter((0..deals).step_by(100))
+    let deal_batches: Vec<Vec<Value>> = (0..deals)
+        .step_by(100)
         .map(|start| {
-            let items: Vec<Value> = (start..(start + 100).min(deals))
+            (start..(start + 100).min(deals))
                 .map(|d| {
                     let o = d % organizations;
                     // Two contacts of organization `o` (contact `i` is in organization `i % organizations`, so
@@ -713,43 +719,21 @@ async fn seed(server: &Server, args: &Args) -> anyhow::Result<Seeded> {
                            "contactIds": linked,
                            "services": [{"serviceId": service_ids[d % service_ids.len()], "quantity": 1 + d % 3}]})
                 })
-                .collect();
-            created_ids(
-                client
-                    .post(format!("{}/api/v1/deals/many", server.base))
-                    .header("x-api-key", &key)
-                    .json(&json!({"deals": items})),
-                "deals",
-            )
+                .collect()
         })
-        .buffered(2)
-        .collect()
-        .await;
-    let mut deal_ids = Vec::with_capacity(deals);
-    for batch in deal_batches {
-        deal_ids.extend(batch?);
-    }
-    let task_batches: Vec<anyhow::Result<Vec<String>>> = futures::stream::iter(deal_ids.chunks(100))
+        .collect();
+    let deal_ids = create_batches(server, &client, &key, "deals", deal_batches).await?;
+    let task_batches: Vec<Vec<Value>> = deal_ids
+        .chunks(100)
         .map(|chunk| {
-            let items: Vec<Value> = chunk
+            chunk
                 .iter()
                 .enumerate()
                 .map(|(n, deal)| json!({"name": format!("Follow up {n}"), "dealIds": [deal]}))
-                .collect();
-            created_ids(
-                client
-                    .post(format!("{}/api/v1/tasks/many", server.base))
-                    .header("x-api-key", &key)
-                    .json(&json!({"tasks": items})),
-                "tasks",
-            )
+                .collect()
         })
-        .buffered(2)
-        .collect()
-        .await;
-    for batch in task_batches {
-        batch?;
-    }
+        .collect();
+    create_batches(server, &client, &key, "tasks", task_batches).await?;
     eprintln!(
         "seeded {contacts} contacts, {organizations} organizations, {deals} deals with a task each in {:.1}s",
         started.elapsed().as_secs_f64()
