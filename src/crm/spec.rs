@@ -83,6 +83,22 @@ impl Relation {
         }
     }
 
+    /// How a page of this entity's records linked to one target is read from the edge table, when the edge
+    /// keeps its ends' default sort keys (`schema/tenant/070_edge_order.surql`): the edge end pinned to the
+    /// target, the end holding the listed records, and the field with their sort key.
+    #[must_use]
+    pub fn ordered_edge(&self) -> Option<OrderedEdge> {
+        if !ORDERED_EDGES.contains(&self.edge) {
+            return None;
+        }
+        let (pinned, member) = if self.outgoing { ("out", "in") } else { ("in", "out") };
+        Some(OrderedEdge {
+            edge: self.edge,
+            pinned,
+            member,
+        })
+    }
+
     /// The DTO projection of this relation.
     #[must_use]
     pub fn dto_projection(&self) -> String {
@@ -94,6 +110,34 @@ impl Relation {
             );
         }
         format!("{}.{} AS {}", self.path(), self.target.projection(), self.dto)
+    }
+}
+
+/// Edge tables whose records carry both ends' default sort keys (between two of contact, organization, deal
+/// and service, whose default sort is by name and never changes with a write of the edge).
+pub const ORDERED_EDGES: &[&str] = &["works_at", "contact_deal", "organization_deal", "deal_service"];
+
+/// An edge table read in the order of one end's default sort key (see [`Relation::ordered_edge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderedEdge {
+    /// The edge table.
+    pub edge: &'static str,
+    /// `in` or `out`: the end holding the target the filter names.
+    pub pinned: &'static str,
+    /// The other end: the listed records.
+    pub member: &'static str,
+}
+
+impl OrderedEdge {
+    /// The edge fields holding the member end's default sort columns, then the member end itself: the order of
+    /// the index after the pinned end, and of the page (`schema/tenant/070_edge_order.surql`).
+    #[must_use]
+    pub fn order_fields(&self, member: Entity) -> Vec<String> {
+        let mut fields: Vec<String> = (0..member.default_sort_columns().len())
+            .map(|i| format!("{}Sort{i}", self.member))
+            .collect();
+        fields.push(self.member.to_owned());
+        fields
     }
 }
 
@@ -299,6 +343,16 @@ impl Entity {
         }
     }
 
+    /// The columns of the default sort (ascending for every entity but tasks).
+    #[must_use]
+    pub fn default_sort_columns(self) -> &'static [&'static str] {
+        let (field, _) = self.default_sort();
+        self.sortable()
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or(&[], |(_, columns)| *columns)
+    }
+
     /// Fields of the record itself that `searchTerm` looks in (each a string or an array of strings).
     #[must_use]
     pub fn search_fields(self) -> &'static [&'static str] {
@@ -371,6 +425,40 @@ mod tests {
                 assert_ne!(back.outgoing, relation.outgoing, "{entity:?}.{}", relation.field);
             }
         }
+    }
+
+    #[test]
+    fn the_stored_edge_keys_are_the_default_sorts_of_their_ends() {
+        let schema = include_str!("../../schema/tenant/070_edge_order.surql");
+        let indexes = include_str!("../../schema/tenant/indexes/050_edge_order.surql");
+        let mut seen = 0;
+        for entity in Entity::ALL {
+            for relation in entity.relations() {
+                let Some(ordered) = relation.ordered_edge() else {
+                    continue;
+                };
+                seen += 1;
+                assert!(
+                    !entity.default_sort().1,
+                    "{entity:?}: ordered edges assume an ascending default sort"
+                );
+                for (i, column) in entity.default_sort_columns().iter().enumerate() {
+                    let definition = format!(
+                        "DEFINE FIELD OVERWRITE {}Sort{i} ON {} TYPE any VALUE {}.{column};",
+                        ordered.member, ordered.edge, ordered.member
+                    );
+                    assert!(schema.contains(&definition), "{entity:?}: expected {definition}");
+                }
+                let index = format!(
+                    "ON {} FIELDS {}, {};",
+                    ordered.edge,
+                    ordered.pinned,
+                    ordered.order_fields(entity).join(", ")
+                );
+                assert!(indexes.contains(&index), "{entity:?}: expected an index {index}");
+            }
+        }
+        assert_eq!(seen, 2 * ORDERED_EDGES.len(), "both ends of every ordered edge");
     }
 
     #[test]

@@ -625,9 +625,18 @@ impl Writer<'_> {
             set.remove("name");
         }
         if !set.is_empty() {
+            // A new name moves the record in its links' order: its ordered edges recompute the key they keep.
+            let renamed = set.keys().any(|k| entity.default_sort_columns().contains(&k.as_str()));
             let mut vars = record.clone();
             vars["set"] = Value::Object(set);
             run(tx, "UPDATE type::record($table, $id) MERGE $set", vars).await?;
+            if renamed {
+                for relation in entity.relations().iter().filter(|r| r.ordered_edge().is_some()) {
+                    let arrow = if relation.outgoing { "->" } else { "<-" };
+                    let sql = format!("UPDATE (type::record($table, $id)){arrow}{} RETURN NONE", relation.edge);
+                    run(tx, &sql, record.clone()).await?;
+                }
+            }
         }
         match &item.notes {
             None => {}

@@ -67,6 +67,10 @@ pub static TENANT: SchemaSet = SchemaSet {
             include_str!("../../schema/tenant/050_listing.surql"),
         ),
         ("060_search.surql", include_str!("../../schema/tenant/060_search.surql")),
+        (
+            "070_edge_order.surql",
+            include_str!("../../schema/tenant/070_edge_order.surql"),
+        ),
     ],
 };
 
@@ -92,6 +96,10 @@ pub static TENANT_INDEXES: SchemaSet = SchemaSet {
         (
             "indexes/040_search.surql",
             include_str!("../../schema/tenant/indexes/040_search.surql"),
+        ),
+        (
+            "indexes/050_edge_order.surql",
+            include_str!("../../schema/tenant/indexes/050_edge_order.surql"),
         ),
     ],
 };

@@ -652,6 +652,159 @@ async fn unfiltered_pages_are_slices_of_the_sorted_list_in_both_directions() {
     }
 }
 
+/// A relationship filter of one id in the default order reads its page from the edge table's index of the
+/// linked records' names (schema/tenant/070_edge_order.surql): renames, new links and removed links must move the
+/// pages and the total at once, for each ordered edge direction, with and without the indexes.
+#[actix_web::test]
+async fn pages_of_one_records_links_follow_renames_and_link_changes() {
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Linked pages").await;
+        let names = ["Mia", "Ann", "Zoe", "Bo", "Ann", "Lu"];
+        let mut contacts = Vec::new();
+        for name in names {
+            contacts.push(id(&create(
+                &app,
+                &c.key,
+                "contacts",
+                json!({"firstName": name, "lastName": "K"}),
+            )
+            .await));
+        }
+        let org = id(&create(
+            &app,
+            &c.key,
+            "organizations",
+            json!({"name": "Acme", "contactIds": contacts}),
+        )
+        .await);
+        let service = id(&create(&app, &c.key, "services", json!({"name": "Audit", "amount": 10})).await);
+        let mut deals = Vec::new();
+        for name in ["Delta", "alpha", "Bravo"] {
+            let deal = create(
+                &app,
+                &c.key,
+                "deals",
+                json!({"name": name, "organizationIds": [org], "contactIds": [contacts[0]],
+                       "services": [{"serviceId": service, "quantity": 1}]}),
+            )
+            .await;
+            deals.push(id(&deal));
+        }
+        // Every page of a one-id filter, in the default order: (items, total).
+        let pages = |plural: &'static str, field: &'static str, target: String| {
+            let (app, key) = (&app, c.key.clone());
+            async move {
+                let mut items = Vec::new();
+                let mut total = None;
+                for page in 1..=4 {
+                    let body = search(
+                        app,
+                        &key,
+                        plural,
+                        json!({"filters": [{"field": field, "operator": "in", "value": [target]}],
+                               "pagination": {"page": page, "pageSize": 2}}),
+                    )
+                    .await;
+                    total = body["pagination"]["total"].as_u64();
+                    let key = if plural == "contacts" { "firstName" } else { "name" };
+                    items.extend(
+                        body["items"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|i| i[key].as_str().unwrap().to_owned()),
+                    );
+                }
+                (items, total.unwrap())
+            }
+        };
+        let (first, total) = pages("contacts", "organizationIds", org.clone()).await;
+        assert_eq!(first, ["Ann", "Ann", "Bo", "Lu", "Mia", "Zoe"]);
+        assert_eq!(total, 6);
+        // A rename moves the contact; a removed link drops one (and the total).
+        let (status, _) = call(
+            &app,
+            &c.key,
+            Method::PUT,
+            &format!("/api/v1/contacts/{}", contacts[0]),
+            Some(json!({"firstName": "Aaron"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = call(
+            &app,
+            &c.key,
+            Method::PUT,
+            &format!("/api/v1/contacts/{}", contacts[2]),
+            Some(json!({"organizationIds": []})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (moved, total) = pages("contacts", "organizationIds", org.clone()).await;
+        assert_eq!(moved, ["Aaron", "Ann", "Ann", "Bo", "Lu"]);
+        assert_eq!(total, 5);
+        // The other direction of the same edge: the organizations of a contact, renamed.
+        let other = id(&create(
+            &app,
+            &c.key,
+            "organizations",
+            json!({"name": "Zeta", "contactIds": [contacts[0]]}),
+        )
+        .await);
+        let (orgs, total) = pages("organizations", "contactIds", contacts[0].clone()).await;
+        assert_eq!((orgs, total), (vec!["Acme".to_owned(), "Zeta".to_owned()], 2));
+        let (status, _) = call(
+            &app,
+            &c.key,
+            Method::PUT,
+            &format!("/api/v1/organizations/{other}"),
+            Some(json!({"name": "Abc"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (orgs, _) = pages("organizations", "contactIds", contacts[0].clone()).await;
+        assert_eq!(orgs, ["Abc", "Acme"]);
+        // Deals of a service and of an organization (byte order: capitals first), after a rename and a delete.
+        let (of_service, total) = pages("deals", "serviceIds", service.clone()).await;
+        assert_eq!(
+            (of_service, total),
+            (vec!["Bravo".to_owned(), "Delta".to_owned(), "alpha".to_owned()], 3)
+        );
+        let (status, _) = call(
+            &app,
+            &c.key,
+            Method::PUT,
+            &format!("/api/v1/deals/{}", deals[0]),
+            Some(json!({"name": "Charlie"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = call(
+            &app,
+            &c.key,
+            Method::DELETE,
+            &format!("/api/v1/deals/{}", deals[2]),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        for (plural, field, target) in [
+            ("deals", "serviceIds", service.clone()),
+            ("deals", "organizationIds", org.clone()),
+            ("deals", "contactIds", contacts[0].clone()),
+        ] {
+            let (names, total) = pages(plural, field, target).await;
+            assert_eq!(
+                (names, total),
+                (vec!["Charlie".to_owned(), "alpha".to_owned()], 2),
+                "{field}"
+            );
+        }
+        let (services, total) = pages("services", "dealIds", deals[0].clone()).await;
+        assert_eq!((services, total), (vec!["Audit".to_owned()], 1));
+    }
+}
+
 /// Reference §13.3: a user added as `pendingAuthorization` gets an "approve user" system task (no assignees, the
 /// task columns' single-select defaults, no events) that cannot be deleted or renamed and goes away once the user
 /// is approved.
