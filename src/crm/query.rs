@@ -858,6 +858,12 @@ mod tests {
                 "organization_created",
                 false,
             ),
+            (
+                Entity::Contact,
+                json!({"filters": [{"field": "emails", "operator": "equals", "value": "ann@x.example"}]}),
+                "contact_emails",
+                false,
+            ),
         ];
         for (entity, input, index, limit_pushed) in cases {
             let input: QueryInput = serde_json::from_value(input).unwrap();

@@ -155,7 +155,7 @@ impl Db for surrealdb::method::Transaction<Any> {
 /// Runs one query with bound variables and returns every statement's result as JSON, in order.
 /// When a statement fails, the error reported is the one that caused the failure, not the
 /// "not executed" of the statements a failed transaction skipped.
-pub async fn run(db: &impl Db, sql: &str, vars: Value) -> StoreResult<Vec<Value>> {
+pub async fn run(db: &impl Db, sql: &str, vars: impl surrealdb::types::SurrealValue) -> StoreResult<Vec<Value>> {
     let mut response = db.sql(sql).bind(vars).await?;
     let mut errors: Vec<(usize, surrealdb::Error)> = response.take_errors().into_iter().collect();
     if !errors.is_empty() {

@@ -755,7 +755,7 @@ mod tests {
             "contact_created",
             "contact_list_name",
             "contact_list_created",
-            "contact_first_name",
+            "contact_emails",
         ] {
             assert!(
                 indexes.iter().any(|i| i == expected),

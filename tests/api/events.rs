@@ -255,17 +255,43 @@ async fn created_dtos_of_every_entity_equal_their_read_back() {
     let app = spawn_app().await;
     let c = app.create_company("Readback").await;
     let k = &c.key;
+    // A single-select column with a default on each entity: every new record gets its value.
+    let mut stage = json!(null);
+    for entity in ["contact", "organization", "deal", "service", "task"] {
+        let column = create(
+            &app,
+            k,
+            "custom-columns",
+            json!({"entityType": entity, "type": "singleSelect", "label": "Stage",
+                   "options": {"options": [{"label": "New", "isDefault": true}, {"label": "Won"}]}}),
+        )
+        .await;
+        if entity == "contact" {
+            stage = column;
+        }
+    }
+    let won = json!([{"columnId": stage["id"], "value": stage["options"]["options"][1]["value"]}]);
     let mark = last_seq(&events_after(&app, k, 0).await);
+    // Full inputs and minimal ones (every default taken), whole numbers where the store keeps floats.
     let cases = [
         (
             "contacts",
             "contact",
-            json!({"firstName": "Ann", "emails": ["ann@x.example"], "notes": "Hi"}),
+            json!({"firstName": "Ann", "lastName": "Lee", "emails": ["ann@x.example"], "notes": "Hi",
+                   "customFieldValues": won}),
         ),
+        ("contacts", "contact", json!({"firstName": "Bo"})),
         ("organizations", "organization", json!({"name": "Acme"})),
+        (
+            "organizations",
+            "organization",
+            json!({"name": "Beta", "notes": "**Key** account"}),
+        ),
         ("deals", "deal", json!({"name": "Big deal"})),
         ("services", "service", json!({"name": "Audit", "amount": 120.5})),
+        ("services", "service", json!({"name": "Review", "amount": 100})),
         ("tasks", "task", json!({"name": "Call back"})),
+        ("tasks", "task", json!({"name": "Write", "notes": "Draft"})),
     ];
     let mut created = Vec::new();
     for (plural, singular, body) in cases {
