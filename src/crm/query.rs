@@ -939,6 +939,27 @@ mod tests {
                 None,
             ),
             (Entity::Task, "contactIds", json!({}), vec![one.clone()], None),
+            (
+                Entity::Contact,
+                "dealIds",
+                json!({}),
+                vec![one.clone()],
+                Some("contact_deal_out_order"),
+            ),
+            (
+                Entity::Deal,
+                "contactIds",
+                json!({}),
+                vec![one.clone()],
+                Some("contact_deal_in_order"),
+            ),
+            (
+                Entity::Organization,
+                "dealIds",
+                json!({}),
+                vec![one.clone()],
+                Some("organization_deal_out_order"),
+            ),
         ];
         for (entity, field, extra, value, index) in cases {
             let mut input = extra.clone();
@@ -981,6 +1002,56 @@ mod tests {
             let own = compile(entity, &input, &[], &admin(), Scope::Own, true).unwrap();
             assert!(!own.sql.contains("$page"), "{}", own.sql);
         }
+    }
+
+    #[tokio::test]
+    async fn edges_written_before_the_sort_fields_get_them_with_the_index_set() {
+        let db = tenant_db().await;
+        let org = uuid::Uuid::new_v4().to_string();
+        let people: Vec<(String, &str, &str)> = [("Mia", "Berg"), ("Ann", "Zorn"), ("Ann", "Adler")]
+            .into_iter()
+            .map(|(first, last)| (uuid::Uuid::new_v4().to_string(), first, last))
+            .collect();
+        // A store of an earlier version: edges written while the edge table had no sort fields and no index on them.
+        let older = "REMOVE INDEX works_at_out_order ON works_at; REMOVE INDEX works_at_in_order ON works_at;
+            REMOVE FIELD inSort0 ON works_at; REMOVE FIELD inSort1 ON works_at; REMOVE FIELD outSort0 ON works_at;
+            CREATE type::record('organization', $org) SET name = 'Acme';
+            FOR $p IN $people {
+                CREATE type::record('contact', $p[0]) SET firstName = $p[1], lastName = $p[2];
+                RELATE (type::record('contact', $p[0]))->works_at->(type::record('organization', $org));
+            };
+            RETURN count(SELECT id FROM works_at WHERE inSort0 != NONE);";
+        let before = crate::store::run(&db, older, json!({"org": org, "people": people}))
+            .await
+            .unwrap();
+        assert_eq!(before.last(), Some(&json!(0)));
+        // The current schema, then the index set (which writes the old edges' fields before indexing them).
+        for file in [
+            include_str!("../../schema/tenant/070_edge_order.surql"),
+            include_str!("../../schema/tenant/indexes/050_edge_order.surql"),
+        ] {
+            crate::store::run(&db, file, json!({})).await.unwrap();
+        }
+        let input: QueryInput = serde_json::from_value(
+            json!({"filters": [{"field": "organizationIds", "operator": "hasSome", "value": [org]}]}),
+        )
+        .unwrap();
+        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true).unwrap();
+        assert!(compiled.sql.contains("$page"), "{}", compiled.sql);
+        let mut results = crate::store::run(&db, &compiled.sql, Value::Object(compiled.vars.clone()))
+            .await
+            .unwrap();
+        let total = results.pop().unwrap();
+        let page: Vec<Value> = results
+            .pop()
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["uid"].clone())
+            .collect();
+        let expected: Vec<Value> = [2, 1, 0].iter().map(|&i| json!(people[i].0)).collect();
+        assert_eq!((page, total), (expected, json!(3)));
     }
 
     #[test]

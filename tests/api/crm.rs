@@ -802,6 +802,94 @@ async fn pages_of_one_records_links_follow_renames_and_link_changes() {
         }
         let (services, total) = pages("services", "dealIds", deals[0].clone()).await;
         assert_eq!((services, total), (vec!["Audit".to_owned()], 1));
+
+        // Ties: equal full names across page boundaries are ordered by id, last names break first-name ties, and a
+        // last-name rename moves the contact; the contacts of a deal (the `contact_deal` edge) and the services of
+        // a deal follow renames too. Ids are compared with the client-sorted (firstName, lastName, id) list.
+        let people = [
+            ("Ann", "Lee"),
+            ("Ann", "Lee"),
+            ("Ann", "Kim"),
+            ("Bo", "Lee"),
+            ("Ann", "Lee"),
+            ("Ann", "Lee"),
+        ];
+        let mut crowd: Vec<(String, String, String)> = Vec::new();
+        for (first, last) in people {
+            let dto = create(&app, &c.key, "contacts", json!({"firstName": first, "lastName": last})).await;
+            crowd.push((first.to_owned(), last.to_owned(), id(&dto)));
+        }
+        let crowd_ids: Vec<String> = crowd.iter().map(|(_, _, i)| i.clone()).collect();
+        let team = id(&create(
+            &app,
+            &c.key,
+            "organizations",
+            json!({"name": "Team", "contactIds": crowd_ids}),
+        )
+        .await);
+        let extra = id(&create(&app, &c.key, "services", json!({"name": "Zulu", "amount": 5})).await);
+        let big = id(&create(
+            &app,
+            &c.key,
+            "deals",
+            json!({"name": "Big", "contactIds": crowd_ids,
+                   "services": [{"serviceId": service, "quantity": 1}, {"serviceId": extra, "quantity": 2}]}),
+        )
+        .await);
+        let paged_ids = |plural: &'static str, field: &'static str, target: String| {
+            let (app, key) = (&app, c.key.clone());
+            async move {
+                let mut all = Vec::new();
+                for page in 1..=4 {
+                    let body = search(
+                        app,
+                        &key,
+                        plural,
+                        json!({"filters": [{"field": field, "operator": "hasSome", "value": [target]}],
+                               "pagination": {"page": page, "pageSize": 2}}),
+                    )
+                    .await;
+                    assert_eq!(body["pagination"]["total"], 6, "{body}");
+                    all.extend(ids(&body));
+                }
+                all
+            }
+        };
+        let sorted = |crowd: &[(String, String, String)]| {
+            let mut crowd = crowd.to_vec();
+            crowd.sort();
+            crowd.into_iter().map(|(_, _, i)| i).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            paged_ids("contacts", "organizationIds", team.clone()).await,
+            sorted(&crowd)
+        );
+        assert_eq!(paged_ids("contacts", "dealIds", big.clone()).await, sorted(&crowd));
+        let (status, _) = call(
+            &app,
+            &c.key,
+            Method::PUT,
+            &format!("/api/v1/contacts/{}", crowd[4].2),
+            Some(json!({"lastName": "Aab"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        crowd[4].1 = "Aab".into();
+        assert_eq!(paged_ids("contacts", "organizationIds", team).await, sorted(&crowd));
+        assert_eq!(paged_ids("contacts", "dealIds", big.clone()).await, sorted(&crowd));
+        let (services, _) = pages("services", "dealIds", big.clone()).await;
+        assert_eq!(services, ["Audit", "Zulu"]);
+        let (status, _) = call(
+            &app,
+            &c.key,
+            Method::PUT,
+            &format!("/api/v1/services/{extra}"),
+            Some(json!({"name": "Alpha"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (services, total) = pages("services", "dealIds", big).await;
+        assert_eq!((services, total), (vec!["Alpha".to_owned(), "Audit".to_owned()], 2));
     }
 }
 
