@@ -427,11 +427,15 @@ impl Writer<'_> {
                 if !changed.is_empty() {
                     // Only records that really changed get a new updatedAt; patch it into the loaded DTOs
                     // instead of reading them again.
-                    let sql = "LET $now = time::now();
-                        UPDATE array::map($ids, |$i| type::record($table, $i)) SET updatedAt = $now;
-                        RETURN $now;";
-                    let mut results = run(tx, sql, json!({"ids": changed, "table": entity.table()})).await?;
-                    let now = results.pop().unwrap_or(Value::Null);
+                    // The time comes from this process, as for creates (one clock, also with a remote engine).
+                    let sql = "UPDATE array::map($ids, |$i| type::record($table, $i)) SET updatedAt = $now;";
+                    let now = chrono::Utc::now();
+                    let mut vars = json!({"ids": changed, "table": entity.table()}).into_value();
+                    if let DbValue::Object(vars) = &mut vars {
+                        vars.insert("now".to_owned(), DbValue::Datetime(Datetime::from(now)));
+                    }
+                    run(tx, sql, vars).await?;
+                    let now = json!(now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
                     for dto in &mut after {
                         if changed.iter().any(|c| dto["id"] == c.as_str()) {
                             dto["updatedAt"] = now.clone();
@@ -555,8 +559,7 @@ impl Writer<'_> {
             let Value::Object(mut content) = row["content"].take() else {
                 continue;
             };
-            // One nanosecond apart, so the items of a batch keep their order in a sort by creation time.
-            let now = start + chrono::Duration::nanoseconds(i64::try_from(i).unwrap_or(0));
+            let now = nth_instant(start, i);
             let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
             let record = dto::shape(entity.new_record_row(&id, &content, &stamp));
             let mut event = self.outbox_row(&format!("{}.created", entity.table()), &id);
@@ -580,12 +583,24 @@ impl Writer<'_> {
     /// [`Self::create_unlinked`]).
     async fn create(&self, tx: &Transaction<Any>, entity: Entity, items: &[Item]) -> Result<(), WriteError> {
         let insert = "FOR $row IN $rows { CREATE type::record($table, $row.id) CONTENT $row.content RETURN NONE; };";
-        run(
-            tx,
-            insert,
-            json!({"table": entity.table(), "rows": self.new_rows(entity, items)}),
-        )
-        .await?;
+        let start = chrono::Utc::now();
+        let rows: Vec<DbValue> = self
+            .new_rows(entity, items)
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut row)| {
+                let content = with_times(row["content"].take().into_value(), &[], nth_instant(start, i));
+                let mut row = row.into_value();
+                if let DbValue::Object(row) = &mut row {
+                    row.insert("content".to_owned(), content);
+                }
+                row
+            })
+            .collect();
+        let mut vars = DbObject::new();
+        vars.insert("table".to_owned(), DbValue::String(entity.table().to_owned()));
+        vars.insert("rows".to_owned(), DbValue::Array(rows.into()));
+        run(tx, insert, DbValue::Object(vars)).await?;
         for item in items {
             for (relation, ids) in &item.relations {
                 link(tx, entity, &item.id, relation, ids, 1.0).await?;
@@ -734,6 +749,12 @@ pub async fn run_unlinked(db: &impl Db, parts: Vec<UnlinkedPart>) -> StoreResult
     sql.push_str("COMMIT TRANSACTION;");
     run(db, &sql, DbValue::Object(vars)).await?;
     Ok(outcomes)
+}
+
+/// The creation time of the `i`th item of a batch created at `start`: one nanosecond apart, so the items keep their
+/// order in a sort by creation time.
+fn nth_instant(start: chrono::DateTime<chrono::Utc>, i: usize) -> chrono::DateTime<chrono::Utc> {
+    start + chrono::Duration::nanoseconds(i64::try_from(i).unwrap_or(0))
 }
 
 /// A value to bind with `createdAt` and `updatedAt` set to `now` as datetimes, at the top and in each of

@@ -652,6 +652,65 @@ async fn unfiltered_pages_are_slices_of_the_sorted_list_in_both_directions() {
     }
 }
 
+/// Creation and update times come from the server's clock: the items of one create are a nanosecond apart, so a
+/// sort by creation time keeps a batch's order (with links or without, the two write paths), and an update's time
+/// comes after the creation time and is what a read returns.
+#[actix_web::test]
+async fn a_batch_keeps_its_order_by_creation_time_and_an_update_comes_after() {
+    let app = spawn_app().await;
+    let c = app.create_company("Times").await;
+    let org = id(&create(&app, &c.key, "organizations", json!({"name": "Acme"})).await);
+    for (label, linked) in [("plain", false), ("linked", true)] {
+        let items: Vec<Value> = (0..6)
+            .map(|i| {
+                let mut item = json!({"firstName": format!("{label}{i}")});
+                if linked {
+                    item["organizationIds"] = json!([org]);
+                }
+                item
+            })
+            .collect();
+        let (status, body) = call(
+            &app,
+            &c.key,
+            Method::POST,
+            "/api/v1/contacts/many",
+            Some(json!({"contacts": items})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        for direction in ["asc", "desc"] {
+            let page = search(
+                &app,
+                &c.key,
+                "contacts",
+                json!({"searchTerm": label, "sortDescriptor": {"field": "createdAt", "direction": direction}}),
+            )
+            .await;
+            let names: Vec<&str> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["firstName"].as_str().unwrap())
+                .collect();
+            let mut expected: Vec<String> = (0..6).map(|i| format!("{label}{i}")).collect();
+            if direction == "desc" {
+                expected.reverse();
+            }
+            assert_eq!(names, expected, "{label} {direction}");
+        }
+    }
+    let first = search(&app, &c.key, "contacts", json!({"searchTerm": "plain0"})).await["items"][0].clone();
+    let path = format!("/api/v1/contacts/{}", id(&first));
+    let (status, updated) = call(&app, &c.key, Method::PUT, &path, Some(json!({"lastName": "Later"}))).await;
+    assert_eq!(status, 200, "{updated}");
+    let (_, read) = call(&app, &c.key, Method::GET, &path, None).await;
+    assert_eq!(read["contact"], updated);
+    let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert!(time(&updated["updatedAt"]) > time(&updated["createdAt"]), "{updated}");
+    assert_eq!(updated["createdAt"], first["createdAt"]);
+}
+
 /// A relationship filter of one id in the default order reads its page from the edge table's index of the
 /// linked records' names (schema/tenant/070_edge_order.surql): renames, new links and removed links must move the
 /// pages and the total at once, for each ordered edge direction, with and without the indexes.
