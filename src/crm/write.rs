@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::method::Transaction;
-use surrealdb::types::{Datetime, Object as DbObject, SurrealValue, Value as DbValue};
+use surrealdb::types::{Datetime, Object as DbObject, SurrealValue, Value as DbValue, fmt_datetime_sql};
 
 use super::Entity;
 use super::access::{Access, Scope};
@@ -435,7 +435,7 @@ impl Writer<'_> {
                         vars.insert("now".to_owned(), DbValue::Datetime(Datetime::from(now)));
                     }
                     run(tx, sql, vars).await?;
-                    let now = json!(now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+                    let now = json!(fmt_datetime_sql(now));
                     for dto in &mut after {
                         if changed.iter().any(|c| dto["id"] == c.as_str()) {
                             dto["updatedAt"] = now.clone();
@@ -560,14 +560,17 @@ impl Writer<'_> {
                 continue;
             };
             let now = nth_instant(start, i);
-            let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-            let record = dto::shape(entity.new_record_row(&id, &content, &stamp));
-            let mut event = self.outbox_row(&format!("{}.created", entity.table()), &id);
-            event["payload"] = record.clone();
-            vars.insert(format!("e{tag}_{i}"), with_times(event.into_value(), &["payload"], now));
+            let record = dto::shape(entity.new_record_row(&id, &content, &fmt_datetime_sql(now)));
+            let mut event = self
+                .outbox_row(&format!("{}.created", entity.table()), &id)
+                .into_value();
+            if let DbValue::Object(event) = &mut event {
+                event.insert("payload".to_owned(), with_times(record.clone(), now));
+            }
+            vars.insert(format!("e{tag}_{i}"), event);
             statements.push_str(&format!("CREATE outbox CONTENT $e{tag}_{i} RETURN NONE;\n"));
             content.insert("id".into(), json!(id));
-            contents.push(with_times(Value::Object(content).into_value(), &[], now));
+            contents.push(with_times(Value::Object(content), now));
             records.push(record);
         }
         vars.insert(format!("rows{tag}"), DbValue::Array(contents.into()));
@@ -589,7 +592,7 @@ impl Writer<'_> {
             .into_iter()
             .enumerate()
             .map(|(i, mut row)| {
-                let content = with_times(row["content"].take().into_value(), &[], nth_instant(start, i));
+                let content = with_times(row["content"].take(), nth_instant(start, i));
                 let mut row = row.into_value();
                 if let DbValue::Object(row) = &mut row {
                     row.insert("content".to_owned(), content);
@@ -757,22 +760,13 @@ fn nth_instant(start: chrono::DateTime<chrono::Utc>, i: usize) -> chrono::DateTi
     start + chrono::Duration::nanoseconds(i64::try_from(i).unwrap_or(0))
 }
 
-/// A value to bind with `createdAt` and `updatedAt` set to `now` as datetimes, at the top and in each of
-/// `nested` (JSON has no datetime, and the engine does not cast a string to one).
-fn with_times(mut value: DbValue, nested: &[&str], now: chrono::DateTime<chrono::Utc>) -> DbValue {
-    let stamp = |object: &mut DbObject| {
+/// A JSON object as a value to bind, with `createdAt` and `updatedAt` set to `now` as datetimes (JSON has no
+/// datetime, and the engine does not cast a string to one).
+fn with_times(value: Value, now: chrono::DateTime<chrono::Utc>) -> DbValue {
+    let mut value = value.into_value();
+    if let DbValue::Object(object) = &mut value {
         for field in ["createdAt", "updatedAt"] {
             object.insert(field.to_owned(), DbValue::Datetime(Datetime::from(now)));
-        }
-    };
-    if let DbValue::Object(object) = &mut value {
-        for key in nested {
-            if let Some(DbValue::Object(inner)) = object.get_mut(*key) {
-                stamp(inner);
-            }
-        }
-        if nested.is_empty() {
-            stamp(object);
         }
     }
     value

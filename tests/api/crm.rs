@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{call, create, id, ids, search, spawn_app, with_and_without_indexes};
+use crate::helpers::{TestApp, call, create, id, ids, search, spawn_app, update, with_and_without_indexes};
 
 #[actix_web::test]
 async fn every_entity_is_created_read_updated_and_deleted() {
@@ -702,8 +702,7 @@ async fn a_batch_keeps_its_order_by_creation_time_and_an_update_comes_after() {
     }
     let first = search(&app, &c.key, "contacts", json!({"searchTerm": "plain0"})).await["items"][0].clone();
     let path = format!("/api/v1/contacts/{}", id(&first));
-    let (status, updated) = call(&app, &c.key, Method::PUT, &path, Some(json!({"lastName": "Later"}))).await;
-    assert_eq!(status, 200, "{updated}");
+    let updated = update(&app, &c.key, "contacts", &id(&first), json!({"lastName": "Later"})).await;
     let (_, read) = call(&app, &c.key, Method::GET, &path, None).await;
     assert_eq!(read["contact"], updated);
     let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
@@ -749,56 +748,22 @@ async fn pages_of_one_records_links_follow_renames_and_link_changes() {
             .await;
             deals.push(id(&deal));
         }
-        // Every page of a one-id filter, in the default order: (items, total).
+        // Names on every page of a one-id filter, in the default order, and the total.
         let pages = |plural: &'static str, field: &'static str, target: String| {
             let (app, key) = (&app, c.key.clone());
             async move {
-                let mut items = Vec::new();
-                let mut total = None;
-                for page in 1..=4 {
-                    let body = search(
-                        app,
-                        &key,
-                        plural,
-                        json!({"filters": [{"field": field, "operator": "in", "value": [target]}],
-                               "pagination": {"page": page, "pageSize": 2}}),
-                    )
-                    .await;
-                    total = body["pagination"]["total"].as_u64();
-                    let key = if plural == "contacts" { "firstName" } else { "name" };
-                    items.extend(
-                        body["items"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .map(|i| i[key].as_str().unwrap().to_owned()),
-                    );
-                }
-                (items, total.unwrap())
+                let (items, totals) = linked_pages(app, &key, plural, field, "in", &target).await;
+                let key = if plural == "contacts" { "firstName" } else { "name" };
+                let names: Vec<String> = items.iter().map(|i| i[key].as_str().unwrap().to_owned()).collect();
+                (names, *totals.last().unwrap())
             }
         };
         let (first, total) = pages("contacts", "organizationIds", org.clone()).await;
         assert_eq!(first, ["Ann", "Ann", "Bo", "Lu", "Mia", "Zoe"]);
         assert_eq!(total, 6);
         // A rename moves the contact; a removed link drops one (and the total).
-        let (status, _) = call(
-            &app,
-            &c.key,
-            Method::PUT,
-            &format!("/api/v1/contacts/{}", contacts[0]),
-            Some(json!({"firstName": "Aaron"})),
-        )
-        .await;
-        assert_eq!(status, 200);
-        let (status, _) = call(
-            &app,
-            &c.key,
-            Method::PUT,
-            &format!("/api/v1/contacts/{}", contacts[2]),
-            Some(json!({"organizationIds": []})),
-        )
-        .await;
-        assert_eq!(status, 200);
+        update(&app, &c.key, "contacts", &contacts[0], json!({"firstName": "Aaron"})).await;
+        update(&app, &c.key, "contacts", &contacts[2], json!({"organizationIds": []})).await;
         let (moved, total) = pages("contacts", "organizationIds", org.clone()).await;
         assert_eq!(moved, ["Aaron", "Ann", "Ann", "Bo", "Lu"]);
         assert_eq!(total, 5);
@@ -812,15 +777,7 @@ async fn pages_of_one_records_links_follow_renames_and_link_changes() {
         .await);
         let (orgs, total) = pages("organizations", "contactIds", contacts[0].clone()).await;
         assert_eq!((orgs, total), (vec!["Acme".to_owned(), "Zeta".to_owned()], 2));
-        let (status, _) = call(
-            &app,
-            &c.key,
-            Method::PUT,
-            &format!("/api/v1/organizations/{other}"),
-            Some(json!({"name": "Abc"})),
-        )
-        .await;
-        assert_eq!(status, 200);
+        update(&app, &c.key, "organizations", &other, json!({"name": "Abc"})).await;
         let (orgs, _) = pages("organizations", "contactIds", contacts[0].clone()).await;
         assert_eq!(orgs, ["Abc", "Acme"]);
         // Deals of a service and of an organization (byte order: capitals first), after a rename and a delete.
@@ -829,15 +786,7 @@ async fn pages_of_one_records_links_follow_renames_and_link_changes() {
             (of_service, total),
             (vec!["Bravo".to_owned(), "Delta".to_owned(), "alpha".to_owned()], 3)
         );
-        let (status, _) = call(
-            &app,
-            &c.key,
-            Method::PUT,
-            &format!("/api/v1/deals/{}", deals[0]),
-            Some(json!({"name": "Charlie"})),
-        )
-        .await;
-        assert_eq!(status, 200);
+        update(&app, &c.key, "deals", &deals[0], json!({"name": "Charlie"})).await;
         let (status, _) = call(
             &app,
             &c.key,
@@ -898,20 +847,12 @@ async fn pages_of_one_records_links_follow_renames_and_link_changes() {
         let paged_ids = |plural: &'static str, field: &'static str, target: String| {
             let (app, key) = (&app, c.key.clone());
             async move {
-                let mut all = Vec::new();
-                for page in 1..=4 {
-                    let body = search(
-                        app,
-                        &key,
-                        plural,
-                        json!({"filters": [{"field": field, "operator": "hasSome", "value": [target]}],
-                               "pagination": {"page": page, "pageSize": 2}}),
-                    )
-                    .await;
-                    assert_eq!(body["pagination"]["total"], 6, "{body}");
-                    all.extend(ids(&body));
-                }
-                all
+                let (items, totals) = linked_pages(app, &key, plural, field, "hasSome", &target).await;
+                assert!(totals.iter().all(|&t| t == 6), "{totals:?}");
+                items
+                    .iter()
+                    .map(|i| i["id"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
             }
         };
         let sorted = |crowd: &[(String, String, String)]| {
@@ -924,32 +865,42 @@ async fn pages_of_one_records_links_follow_renames_and_link_changes() {
             sorted(&crowd)
         );
         assert_eq!(paged_ids("contacts", "dealIds", big.clone()).await, sorted(&crowd));
-        let (status, _) = call(
-            &app,
-            &c.key,
-            Method::PUT,
-            &format!("/api/v1/contacts/{}", crowd[4].2),
-            Some(json!({"lastName": "Aab"})),
-        )
-        .await;
-        assert_eq!(status, 200);
+        update(&app, &c.key, "contacts", &crowd[4].2, json!({"lastName": "Aab"})).await;
         crowd[4].1 = "Aab".into();
         assert_eq!(paged_ids("contacts", "organizationIds", team).await, sorted(&crowd));
         assert_eq!(paged_ids("contacts", "dealIds", big.clone()).await, sorted(&crowd));
         let (services, _) = pages("services", "dealIds", big.clone()).await;
         assert_eq!(services, ["Audit", "Zulu"]);
-        let (status, _) = call(
-            &app,
-            &c.key,
-            Method::PUT,
-            &format!("/api/v1/services/{extra}"),
-            Some(json!({"name": "Alpha"})),
-        )
-        .await;
-        assert_eq!(status, 200);
+        update(&app, &c.key, "services", &extra, json!({"name": "Alpha"})).await;
         let (services, total) = pages("services", "dealIds", big).await;
         assert_eq!((services, total), (vec!["Alpha".to_owned(), "Audit".to_owned()], 2));
     }
+}
+
+/// Every item of pages 1–4 (of 2) of a search with one relationship filter on `target`, and each page's total.
+async fn linked_pages(
+    app: &TestApp,
+    key: &str,
+    plural: &str,
+    field: &str,
+    operator: &str,
+    target: &str,
+) -> (Vec<Value>, Vec<u64>) {
+    let mut items = Vec::new();
+    let mut totals = Vec::new();
+    for page in 1..=4 {
+        let body = search(
+            app,
+            key,
+            plural,
+            json!({"filters": [{"field": field, "operator": operator, "value": [target]}],
+                   "pagination": {"page": page, "pageSize": 2}}),
+        )
+        .await;
+        totals.push(body["pagination"]["total"].as_u64().unwrap());
+        items.extend(body["items"].as_array().unwrap().iter().cloned());
+    }
+    (items, totals)
 }
 
 /// Reference §13.3: a user added as `pendingAuthorization` gets an "approve user" system task (no assignees, the

@@ -232,6 +232,20 @@ pub async fn create(app: &TestApp, key: &str, plural: &str, body: Value) -> Valu
     dto
 }
 
+/// Updates one record of an entity (by plural path and id) and returns its DTO (asserting 200).
+pub async fn update(app: &TestApp, key: &str, plural: &str, id: &str, body: Value) -> Value {
+    let (status, dto) = call(
+        app,
+        key,
+        reqwest::Method::PUT,
+        &format!("/api/v1/{plural}/{id}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "update {plural}: {dto}");
+    dto
+}
+
 /// Searches an entity; returns the response body (asserting 200).
 pub async fn search(app: &TestApp, key: &str, plural: &str, query: Value) -> Value {
     let (status, body) = call(
