@@ -1330,8 +1330,8 @@ async fn raw(args: &Args) -> anyhow::Result<Vec<Row>> {
     }))?;
     // The SurrealQL MCP `filter_entity` runs: its list rows carry ids and names only.
     input.brief = true;
-    let compiled =
-        compile(Entity::Contact, &input, &[column], &access, Scope::All, true).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let compiled = compile(Entity::Contact, &input, &[column], &access, Scope::All, true, None)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let vars = Value::Object(compiled.vars.clone());
     let sql = std::sync::Arc::new(compiled.sql.clone());
     let mut rows = Vec::new();

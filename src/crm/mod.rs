@@ -12,6 +12,7 @@ pub mod query;
 pub mod service;
 pub mod spec;
 pub mod system_tasks;
+pub mod text_index;
 pub mod write;
 
 use serde::{Deserialize, Serialize};

@@ -8,11 +8,13 @@
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use surrealdb::types::{RecordId, ToSql};
 use utoipa::ToSchema;
 
 use super::access::{Access, Scope};
 use super::custom::{Column, ColumnType, instant, is_date, is_datetime};
 use super::spec::{OrderedEdge, Relation, Target};
+use super::text_index::TextIndexes;
 use super::{Entity, Page};
 use crate::error::ErrorDetail;
 
@@ -168,9 +170,10 @@ struct Builder<'a> {
     conditions: Vec<String>,
     checks: Vec<IdCheck>,
     details: Vec<ErrorDetail>,
-    /// The company's secondary indexes exist: full-text search (`schema/tenant/indexes/040_search.surql`) and
-    /// ordered edges (`indexes/050_edge_order.surql`).
-    full_text: bool,
+    /// The company's secondary indexes exist, with its ordered edges (`schema/tenant/indexes/050_edge_order.surql`).
+    indexed: bool,
+    /// The company's search texts, held by its actor (see [`TextIndexes`]).
+    text: Option<&'a TextIndexes>,
     /// The last relationship filter asking for the records linked to one target, when its edge keeps their order.
     linked_to: Option<(OrderedEdge, Target, String)>,
 }
@@ -522,43 +525,43 @@ impl Builder<'_> {
         }
     }
 
-    /// Every token must occur (case-insensitively) in the record's name fields or in a linked record's names.
-    /// Each token becomes an id set: the records matching on their own fields united with the records linked to
-    /// matching related records (then one traversal per match; a per-row traversal in the condition measured ~4x
-    /// slower at 10k contacts). The match is an exact substring test on the stored `searchText` (or, for a linked
-    /// record's names, on those fields); once the company's full-text indexes exist, they give the candidates
-    /// first (see `schema/tenant/indexes/040_search.surql`), so no table is scanned.
+    /// Every token must occur (case-insensitively) in the record's names or in a linked record's names. Each token
+    /// becomes an id set: the records matching on their own fields united with the records linked to matching
+    /// related records (then one traversal per match; a per-row traversal in the condition measured ~4x slower at
+    /// 10k contacts). The match is an exact substring test of the stored `searchText` (or, for a linked record's
+    /// names, of those fields). Once the company's actor holds its search texts, they give the matching records
+    /// (see [`TextIndexes`]) and no table is scanned.
     fn search(&mut self, term: &str) {
         for token in term.split_whitespace().take(10) {
             let token = token.to_lowercase();
-            let candidates = match full_text_query(&token) {
-                Some(query) if self.full_text => Some(self.bind(json!(query))),
-                _ => None,
-            };
             let v = self.bind(json!(token));
-            let matching = |entity: Entity, fields: &[&str]| {
-                let exact = if fields == entity.search_fields() {
-                    "searchText".to_owned()
-                } else {
-                    search_text(fields)
-                };
-                let exact = format!("string::contains({exact}, {v})");
-                match &candidates {
-                    Some(query) => format!("searchText @@ {query} AND {exact}"),
-                    None => exact,
-                }
+            let own = match self.text {
+                Some(text) => format!("({})", self.matched(text, self.entity, &token)),
+                None => format!(
+                    "(SELECT VALUE id FROM {} WHERE string::contains(searchText, {v}))",
+                    self.entity.table()
+                ),
             };
-            let mut parts = vec![format!(
-                "(SELECT VALUE id FROM {} WHERE {})",
-                self.entity.table(),
-                matching(self.entity, self.entity.search_fields())
-            )];
+            let mut parts = vec![own];
             if let Some((other, fields, path)) = self.entity.search_via() {
-                parts.push(format!(
-                    "array::flatten((SELECT VALUE {path} FROM {} WHERE {}))",
-                    other.table(),
-                    matching(other, fields)
-                ));
+                // The held texts hold all of `other`'s search fields: when `fields` are fewer, they give candidates.
+                let exact = format!("string::contains({}, {v})", search_text(fields));
+                let narrow = fields != other.search_fields();
+                parts.push(match self.text {
+                    Some(text) => {
+                        let from = self.matched(text, other, &token);
+                        let filter = if narrow {
+                            format!(" WHERE {exact}")
+                        } else {
+                            String::new()
+                        };
+                        format!("array::flatten((SELECT VALUE {path} FROM {from}{filter}))")
+                    }
+                    None => format!(
+                        "array::flatten((SELECT VALUE {path} FROM {} WHERE {exact}))",
+                        other.table()
+                    ),
+                });
             }
             let set = format!("s{}", self.lets.len());
             self.lets.push(format!(
@@ -567,6 +570,19 @@ impl Builder<'_> {
             ));
             self.sets.push(format!("${set}"));
         }
+    }
+
+    /// The records of `entity` whose held text contains `token`, bound as their record ids.
+    fn matched(&mut self, text: &TextIndexes, entity: Entity, token: &str) -> String {
+        let ids: Vec<String> = text
+            .of(entity)
+            .map(|index| index.matching(token))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| RecordId::new(entity.table(), id).to_sql())
+            .collect();
+        let ids = self.bind(json!(ids));
+        format!("<array<record<{}>>> {ids}", entity.table())
     }
 }
 
@@ -579,34 +595,6 @@ fn search_text(fields: &[&str]) -> String {
     )
 }
 
-/// What to ask the full-text index for records that may contain `token`, whose analyzer indexes every 2- and
-/// 3-character piece of every word: the pieces of the token's runs of letters and digits (a run of two as it is,
-/// a longer run as its 3-character pieces; at most [`MAX_PIECES`], repeated ones once), separated by blanks. A
-/// record containing the token contains every such piece, so none is missed. `None` when the token has no run of
-/// two or more: the index cannot narrow it down. (SurrealDB 3.3.5 finds nothing for a query word longer than the
-/// longest indexed piece or joined by punctuation, so the query is never handed the token itself.)
-fn full_text_query(token: &str) -> Option<String> {
-    let mut pieces: Vec<String> = Vec::new();
-    for run in token.split(|c: char| !c.is_alphanumeric()) {
-        let chars: Vec<char> = run.chars().collect();
-        let found: Vec<String> = match chars.len() {
-            0 | 1 => continue,
-            2 => vec![run.to_owned()],
-            _ => chars.windows(3).map(|w| w.iter().collect()).collect(),
-        };
-        for piece in found {
-            if pieces.len() < MAX_PIECES && !pieces.contains(&piece) {
-                pieces.push(piece);
-            }
-        }
-    }
-    (!pieces.is_empty()).then(|| pieces.join(" "))
-}
-
-/// Pieces asked of the full-text index per token: enough to narrow the candidates to a few records; every piece
-/// more is one more posting list to intersect.
-const MAX_PIECES: usize = 8;
-
 const DATE_MESSAGE: &str = "The date value is invalid. Must be in ISO 8601 date format (e.g., 2024-01-15) or ISO 8601 datetime format (e.g., 2024-01-15T00:00:00Z).";
 
 /// Validates and compiles a search. Errors list every problem with its path.
@@ -616,7 +604,8 @@ pub fn compile(
     columns: &[Column],
     access: &Access,
     scope: Scope,
-    full_text: bool,
+    indexed: bool,
+    text: Option<&TextIndexes>,
 ) -> Result<Compiled, Vec<ErrorDetail>> {
     let mut b = Builder {
         entity,
@@ -628,7 +617,8 @@ pub fn compile(
         conditions: Vec::new(),
         checks: Vec::new(),
         details: Vec::new(),
-        full_text,
+        indexed,
+        text,
         linked_to: None,
     };
     let (page, size) = input.pagination.map_or((None, None), |p| (p.page, p.page_size));
@@ -693,7 +683,7 @@ pub fn compile(
         b.conditions.is_empty(),
         default_order,
         scope,
-        b.full_text,
+        b.indexed,
     ) {
         // Only one relationship filter of one id, in the default order: the page is read from the edge table's
         // `(target end, member key)` index, which stops after `start + limit` entries, and the total is the count
@@ -867,7 +857,7 @@ mod tests {
         ];
         for (entity, input, index, limit_pushed) in cases {
             let input: QueryInput = serde_json::from_value(input).unwrap();
-            let compiled = compile(entity, &input, &[], &admin(), Scope::All, true).unwrap();
+            let compiled = compile(entity, &input, &[], &admin(), Scope::All, true, None).unwrap();
             let plan = plan(&db, &compiled).await;
             assert!(
                 plan.contains("IndexScan") && plan.contains(index),
@@ -965,7 +955,7 @@ mod tests {
             let mut input = extra.clone();
             input["filters"] = json!([{"field": field, "operator": "in", "value": value}]);
             let input: QueryInput = serde_json::from_value(input).unwrap();
-            let compiled = compile(entity, &input, &[], &admin(), Scope::All, true).unwrap();
+            let compiled = compile(entity, &input, &[], &admin(), Scope::All, true, None).unwrap();
             let page = compiled
                 .sql
                 .lines()
@@ -997,9 +987,9 @@ mod tests {
                 ),
             }
             // Without the indexes (a small company) or for a caller who reads only their own records, the set plan.
-            let small = compile(entity, &input, &[], &admin(), Scope::All, false).unwrap();
+            let small = compile(entity, &input, &[], &admin(), Scope::All, false, None).unwrap();
             assert!(!small.sql.contains("$page"), "{}", small.sql);
-            let own = compile(entity, &input, &[], &admin(), Scope::Own, true).unwrap();
+            let own = compile(entity, &input, &[], &admin(), Scope::Own, true, None).unwrap();
             assert!(!own.sql.contains("$page"), "{}", own.sql);
         }
     }
@@ -1036,7 +1026,7 @@ mod tests {
             json!({"filters": [{"field": "organizationIds", "operator": "hasSome", "value": [org]}]}),
         )
         .unwrap();
-        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true).unwrap();
+        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true, None).unwrap();
         assert!(compiled.sql.contains("$page"), "{}", compiled.sql);
         let mut results = crate::store::run(&db, &compiled.sql, Value::Object(compiled.vars.clone()))
             .await
@@ -1067,46 +1057,153 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_full_text_index_is_asked_for_the_indexed_pieces_of_a_token() {
-        let cases = [
-            ("ab", Some("ab")),
-            ("abc", Some("abc")),
-            ("ally@mail.example", Some("all lly mai ail exa xam amp mpl")),
-            ("@x1", Some("x1")),
-            ("ørsted", Some("ørs rst ste ted")),
-            ("a.bc", Some("bc")),
-            ("aaaa", Some("aaa")),
-            ("verylongname12", Some("ver ery ryl ylo lon ong ngn gna")),
-            ("a", None),
-            ("@", None),
-            ("a.b", None),
-            ("é+", None),
+    /// Once the actor holds the company's search texts, a token's records come from them: no table is scanned,
+    /// and the answer is the scan's (own names, and linked names through the other entity's texts).
+    #[tokio::test]
+    async fn search_tokens_are_answered_from_the_held_texts_once_they_exist() {
+        let db = tenant_db().await;
+        let people = [
+            ("Alice", "Hart", "ally@mail.example"),
+            ("Bob", "Alison", "bob@x.example"),
         ];
-        for (token, expected) in cases {
-            assert_eq!(full_text_query(token).as_deref(), expected, "{token}");
+        let ids: Vec<String> = people.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        let org = uuid::Uuid::new_v4().to_string();
+        let mut text = TextIndexes::default();
+        crate::store::run(
+            &db,
+            "CREATE type::record('organization', $org) SET name = 'Hartwell';",
+            json!({"org": org}),
+        )
+        .await
+        .unwrap();
+        text.upsert(Entity::Organization, &org, "hartwell".into());
+        for (id, (first, last, email)) in ids.iter().zip(people) {
+            let dto = json!({"firstName": first, "lastName": last, "emails": [email]});
+            crate::store::run(
+                &db,
+                "CREATE type::record('contact', $id) SET firstName = $p.firstName, lastName = $p.lastName,
+                    emails = $p.emails;
+                 RELATE (type::record('contact', $id))->works_at->(type::record('organization', $org));",
+                json!({"id": id, "p": dto, "org": org}),
+            )
+            .await
+            .unwrap();
+            text.upsert(
+                Entity::Contact,
+                id,
+                crate::crm::text_index::dto_text(Entity::Contact, &dto),
+            );
+        }
+        let uids = |rows: &Value| {
+            let mut uids: Vec<String> = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["uid"].as_str().unwrap().to_owned())
+                .collect();
+            uids.sort();
+            uids
+        };
+        for (entity, term) in [
+            (Entity::Contact, "ali"),
+            (Entity::Contact, "HART"),
+            (Entity::Contact, "ally@mail"),
+            (Entity::Contact, "b x.ex"),
+            (Entity::Contact, "nobody"),
+            (Entity::Organization, "alice"),
+            (Entity::Organization, "ally"),
+            (Entity::Organization, "wel"),
+        ] {
+            let input: QueryInput = serde_json::from_value(json!({"searchTerm": term})).unwrap();
+            let mut answers = Vec::new();
+            for held in [Some(&text), None] {
+                let compiled = compile(entity, &input, &[], &admin(), Scope::All, true, held).unwrap();
+                let scans = compiled.sql.contains(&format!("FROM {} WHERE", entity.table()))
+                    || compiled.sql.contains("FROM organization WHERE")
+                    || compiled.sql.contains("FROM contact WHERE");
+                assert_eq!(scans, held.is_none(), "{entity:?} {term}: {}", compiled.sql);
+                let mut results = crate::store::run(&db, &compiled.sql, Value::Object(compiled.vars.clone()))
+                    .await
+                    .unwrap();
+                results.pop();
+                answers.push(uids(&results.pop().unwrap()));
+            }
+            assert_eq!(answers[0], answers[1], "{entity:?} {term}");
+        }
+        let input: QueryInput = serde_json::from_value(json!({"searchTerm": "ali"})).unwrap();
+        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true, Some(&text)).unwrap();
+        let mut results = crate::store::run(&db, &compiled.sql, Value::Object(compiled.vars.clone()))
+            .await
+            .unwrap();
+        assert_eq!(results.pop(), Some(json!(2)), "both contacts match 'ali'");
+    }
+
+    /// A store written by an older version loses its full-text indexes and their analyzer with the index set.
+    #[tokio::test]
+    async fn the_index_set_removes_the_full_text_indexes_of_an_older_version() {
+        let db = tenant_db().await;
+        let older = "DEFINE ANALYZER cm_search TOKENIZERS blank, punct FILTERS lowercase, ngram(2, 3);
+            DEFINE INDEX contact_search ON contact FIELDS searchText FULLTEXT ANALYZER cm_search;
+            DEFINE INDEX task_search ON task FIELDS searchText FULLTEXT ANALYZER cm_search;";
+        crate::store::run(&db, older, json!({})).await.unwrap();
+        let info = || {
+            crate::store::run(
+                &db,
+                "RETURN [INFO FOR DB, INFO FOR TABLE contact, INFO FOR TABLE task];",
+                json!({}),
+            )
+        };
+        assert!(
+            info()
+                .await
+                .unwrap()
+                .last()
+                .unwrap()
+                .to_string()
+                .contains("contact_search")
+        );
+        crate::store::run(
+            &db,
+            include_str!("../../schema/tenant/indexes/040_search.surql"),
+            json!({}),
+        )
+        .await
+        .unwrap();
+        let after = info().await.unwrap().last().unwrap().to_string();
+        for name in ["cm_search", "contact_search", "task_search"] {
+            assert!(!after.contains(name), "{name}: {after}");
         }
     }
 
+    /// The text a record is held under (from its DTO) is the `searchText` the database keeps for it.
     #[tokio::test]
-    async fn search_tokens_read_the_full_text_index_once_it_exists() {
+    async fn the_held_text_of_a_dto_is_its_stored_search_text() {
         let db = tenant_db().await;
-        let input: QueryInput = serde_json::from_value(json!({"searchTerm": "ally h"})).unwrap();
-        for (full_text, expected) in [(true, "FullTextScan"), (false, "TableScan")] {
-            let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, full_text).unwrap();
-            let start = compiled.sql.find("SELECT VALUE id FROM contact WHERE").unwrap();
-            let select = &compiled.sql[start..=compiled.sql[start..].find("))").unwrap() + start];
-            let plan = crate::store::run(&db, &format!("EXPLAIN {select}"), Value::Object(compiled.vars.clone()))
-                .await
-                .unwrap();
-            assert!(
-                plan.last().unwrap().to_string().contains(expected),
-                "{select}: {plan:?}"
-            );
-            // A one-letter token has no indexed piece: it is tested on every record.
+        for (entity, dto) in [
+            (
+                Entity::Contact,
+                json!({"firstName": "Zoë", "lastName": "ØRSTED", "emails": ["A@B.example", "c@d.example"]}),
+            ),
+            (
+                Entity::Contact,
+                json!({"firstName": "Ann", "lastName": "", "emails": []}),
+            ),
+            (Entity::Organization, json!({"name": "ACME Rockets"})),
+            (Entity::Deal, json!({"name": "Big Deal"})),
+            (Entity::Service, json!({"name": "Setup", "amount": 10})),
+            (Entity::Task, json!({"name": "Call Ann"})),
+        ] {
+            let stored = crate::store::run(
+                &db,
+                "RETURN (CREATE ONLY type::table($table) CONTENT $dto).searchText;",
+                json!({"table": entity.table(), "dto": dto}),
+            )
+            .await
+            .unwrap();
             assert_eq!(
-                compiled.sql.matches("searchText @@").count(),
-                usize::from(full_text) * 2
+                stored.last(),
+                Some(&json!(crate::crm::text_index::dto_text(entity, &dto))),
+                "{entity:?}"
             );
         }
     }
@@ -1118,7 +1215,7 @@ mod tests {
             json!({"searchTerm": hostile, "filters": [{"field": "emails", "operator": "equals", "value": hostile}]}),
         )
         .unwrap();
-        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true).unwrap();
+        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true, None).unwrap();
         assert!(!compiled.sql.contains("REMOVE"), "{}", compiled.sql);
         assert!(
             compiled

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::AtomicU64;
 
+use parking_lot::RwLock;
 use serde::Serialize;
 use serde_json::{Value, json};
 use surrealdb::Surreal;
@@ -14,6 +15,7 @@ use super::custom::{self, Column, ColumnChange, NewColumn};
 use super::dto::{self, Visibility};
 use super::input::{self, Mode, Nulls};
 use super::query::{self, FilterableField, QueryInput};
+use super::text_index::TextIndexes;
 use super::write::{self, Op, Outcome, WriteError, Writer};
 use super::{Entity, Pagination, columns};
 use crate::domain::Action;
@@ -137,8 +139,10 @@ pub struct Company<'a> {
     pub db: &'a Surreal<Any>,
     /// Its custom columns.
     pub columns: &'a [Column],
-    /// Whether its secondary indexes (and so its full-text search indexes) are built.
+    /// Whether its secondary indexes are built.
     pub indexed: bool,
+    /// Its records' search texts, once its actor holds them (see [`TextIndexes`]).
+    pub text: &'a RwLock<Option<TextIndexes>>,
 }
 
 impl Company<'_> {
@@ -162,8 +166,11 @@ impl Company<'_> {
         held_total: u64,
     ) -> CrmResult<SearchResult> {
         let scope = access.require_read(entity).map_err(CrmError::Forbidden)?;
-        let compiled =
-            query::compile(entity, input, self.columns, access, scope, self.indexed).map_err(CrmError::Invalid)?;
+        let compiled = {
+            let text = self.text.read();
+            query::compile(entity, input, self.columns, access, scope, self.indexed, text.as_ref())
+        }
+        .map_err(CrmError::Invalid)?;
         let mut missing = Vec::new();
         for check in &compiled.checks {
             let scope = access.target_scope(check.target).unwrap_or(Scope::Own);
@@ -595,6 +602,8 @@ mod tests {
     use super::*;
     use crate::crm::access::fixtures::{admin, tenant_db};
 
+    static NO_TEXT: parking_lot::RwLock<Option<TextIndexes>> = parking_lot::RwLock::new(None);
+
     /// The CRM operations of a test company with no custom columns.
     fn company(db: &Surreal<Any>) -> Company<'_> {
         Company {
@@ -602,6 +611,7 @@ mod tests {
             db,
             columns: &[],
             indexed: true,
+            text: &NO_TEXT,
         }
     }
 

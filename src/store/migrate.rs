@@ -90,10 +90,6 @@ pub static TENANT_INDEXES: SchemaSet = SchemaSet {
             include_str!("../../schema/tenant/indexes/020_listing.surql"),
         ),
         (
-            "indexes/030_analyzer.surql",
-            include_str!("../../schema/tenant/indexes/030_analyzer.surql"),
-        ),
-        (
             "indexes/040_search.surql",
             include_str!("../../schema/tenant/indexes/040_search.surql"),
         ),

@@ -23,6 +23,7 @@ use crate::crm::access::Access;
 use crate::crm::custom::{Column, ColumnChange, ColumnType, NewColumn};
 use crate::crm::query::QueryInput;
 use crate::crm::service::{Company, Configuration, CrmError, CrmResult, SearchResult, WriteRequest};
+use crate::crm::text_index::TextIndexes;
 use crate::crm::write::Outcome;
 use crate::crm::{self, Entity};
 use crate::store::migrate;
@@ -48,6 +49,9 @@ pub struct TenantShared {
     next_ticket: AtomicU64,
     /// Whether the company's secondary indexes exist, and when to build them.
     indexing: Indexing,
+    /// Its records' search texts: loaded at the first search once the company is indexed, then kept current by
+    /// its writes (see [`TextIndexes`]).
+    text: RwLock<Option<TextIndexes>>,
 }
 
 /// A company's secondary indexes ([`migrate::TENANT_INDEXES`]) are built once one of its tables reaches
@@ -128,6 +132,7 @@ impl TenantShared {
             dead: AtomicBool::new(false),
             queued: Mutex::new(Vec::new()),
             next_ticket: AtomicU64::new(0),
+            text: RwLock::new(None),
         }
     }
 
@@ -163,7 +168,7 @@ impl TenantShared {
         };
         for (answer, (_, request)) in answers.iter().zip(&requests) {
             if let (Ok(outcome), WriteRequest::Create { entity, .. }) = (answer, request) {
-                self.adjust_count(*entity, outcome.count_delta);
+                self.follow(*entity, outcome);
             }
         }
         for (answer, reply) in answers.into_iter().zip(replies) {
@@ -220,11 +225,40 @@ impl TenantShared {
         Ok(columns)
     }
 
-    /// Adjusts a held count after a committed write (no-op while the count is not loaded yet).
-    fn adjust_count(&self, entity: Entity, delta: i64) {
+    /// Follows a committed write: adjusts the held count (unless not loaded yet) and the held search texts (unless
+    /// not loaded yet) from its events.
+    fn follow(&self, entity: Entity, outcome: &Outcome) {
         if let Some(count) = self.counts.lock().get_mut(&entity) {
-            *count = count.saturating_add_signed(delta);
+            *count = count.saturating_add_signed(outcome.count_delta);
         }
+        if let Some(text) = self.text.write().as_mut() {
+            text.apply(&outcome.events);
+        }
+    }
+
+    /// Loads every record's search text (on the actor, so no write runs meanwhile) once the company's indexes are
+    /// built. A failure is logged, and searches scan until a later search loads them.
+    async fn hold_texts(&self) {
+        if self.text.read().is_some() || !self.indexing.built.load(Ordering::Acquire) {
+            return;
+        }
+        let started = Instant::now();
+        match crm::text_index::load(&self.db).await {
+            Ok(text) => {
+                let records = text.len();
+                *self.text.write() = Some(text);
+                tracing::info!(company = %self.company_id, records, took = ?started.elapsed(), "search texts held");
+            }
+            Err(error) => {
+                tracing::warn!(company = %self.company_id, %error, "could not load the search texts; searches scan");
+            }
+        }
+    }
+
+    /// Drops the held search texts after a write that emits no events (system tasks, demo data): the next search
+    /// loads them again.
+    fn forget_texts(&self) {
+        *self.text.write() = None;
     }
 
     fn cached_count(&self, entity: Entity) -> Option<u64> {
@@ -238,6 +272,7 @@ impl TenantShared {
             db: &self.db,
             columns,
             indexed: self.indexing.built.load(Ordering::Acquire),
+            text: &self.text,
         }
     }
 
@@ -393,6 +428,13 @@ impl TenantHandle {
     pub async fn search(&self, entity: Entity, input: &QueryInput, access: &Access) -> CrmResult<SearchResult> {
         self.touch();
         let columns = self.columns().await?;
+        if input.search_term.as_deref().is_some_and(|t| !t.trim().is_empty())
+            && self.shared.text.read().is_none()
+            && self.shared.indexing.built.load(Ordering::Acquire)
+        {
+            self.write(|shared| Box::pin(async move { shared.hold_texts().await }))
+                .await?;
+        }
         let held = self.count(entity).await?;
         let company = self.shared.company(&columns);
         company.search(entity, input, access, held).await
@@ -454,7 +496,7 @@ impl TenantHandle {
                 };
                 let company = shared.company(&columns);
                 let outcome = company.write(&access, &shared.seq, request).await?;
-                shared.adjust_count(entity, outcome.count_delta);
+                shared.follow(entity, &outcome);
                 Ok(outcome)
             })
         })
@@ -602,6 +644,7 @@ impl TenantHandle {
             Box::pin(async move {
                 crm::system_tasks::close(&shared.db, &user_id).await?;
                 shared.counts.lock().remove(&Entity::Task);
+                shared.forget_texts();
                 Ok::<_, TenantError>(())
             })
         })
@@ -631,6 +674,7 @@ impl TenantHandle {
                 let columns = shared.load_columns().await?;
                 change(&shared.db, &columns).await?;
                 shared.counts.lock().remove(&Entity::Task);
+                shared.forget_texts();
                 Ok::<_, TenantError>(())
             })
         })
@@ -644,6 +688,7 @@ impl TenantHandle {
                 let seeded = crm::demo::seed(&shared.db, &user).await?;
                 shared.counts.lock().clear();
                 *shared.columns.write() = None;
+                shared.forget_texts();
                 Ok::<_, TenantError>(seeded)
             })
         })

@@ -1033,7 +1033,7 @@ async fn search_terms_match_own_names_emails_and_linked_names_token_by_token() {
             (body["items"].clone(), body["pagination"]["total"].clone()),
             (json!([]), json!(0))
         );
-        // Exact substrings, whichever way the candidates are found (full-text index or scan).
+        // Exact substrings, whichever way the matches are found (texts held in memory, or a scan).
         assert_eq!(
             ids(&orgs("ally").await),
             Vec::<String>::new(),
@@ -1104,4 +1104,100 @@ async fn approval_tasks_are_reconciled_when_a_company_is_resumed() {
     assert_eq!(status(format!("/admin/v1/companies/{}/resume", c.id)).await, 200);
     let again = search(&app, &c.key, "tasks", json!({})).await;
     assert_eq!(ids(&again), ids(&tasks), "resuming again opens no second task");
+}
+
+/// Once a grown company's actor holds its search texts (from its first search), every later write moves them: a
+/// delete, a renamed organization and a changed link (searched through the other side's names), a batch, and the
+/// system task of a pending user (written without events). Each answer is also checked on a company that scans.
+#[actix_web::test]
+async fn searches_follow_every_write_after_the_first_search() {
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Following").await;
+        let k = &c.key;
+        let contacts = |term: &str| search(&app, k, "contacts", json!({"searchTerm": term}));
+        let orgs = |term: &str| search(&app, k, "organizations", json!({"searchTerm": term}));
+        let tasks = |term: &str| search(&app, k, "tasks", json!({"searchTerm": term}));
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let acme = create(&app, k, "organizations", json!({"name": "Acme"})).await;
+        let alice = create(&app, k, "contacts", json!({"firstName": "Alice", "lastName": "Hart"})).await;
+        assert_eq!(ids(&contacts("ali").await), vec![id(&alice)], "the first search");
+        assert_eq!(ids(&tasks("approval").await), Vec::<String>::new());
+
+        let (status, batch) = call(
+            &app,
+            k,
+            Method::POST,
+            "/api/v1/contacts/many",
+            Some(json!({"contacts": [{"firstName": "Alina"}, {"firstName": "Malik", "lastName": "Alito"}]})),
+        )
+        .await;
+        assert_eq!(status, 201, "{batch}");
+        let batch: Vec<String> = batch.as_array().unwrap().iter().map(id).collect();
+        assert_eq!(
+            sorted(ids(&contacts("ali").await)),
+            sorted([vec![id(&alice)], batch.clone()].concat()),
+            "a batch"
+        );
+        let (status, _) = call(&app, k, Method::DELETE, &format!("/api/v1/contacts/{}", batch[0]), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            sorted(ids(&contacts("ali").await)),
+            sorted(vec![id(&alice), batch[1].clone()]),
+            "a delete"
+        );
+
+        update(
+            &app,
+            k,
+            "contacts",
+            &id(&alice),
+            json!({"organizationIds": [id(&acme)]}),
+        )
+        .await;
+        assert_eq!(ids(&contacts("acme").await), vec![id(&alice)], "a new link");
+        assert_eq!(
+            ids(&orgs("hart").await),
+            vec![id(&acme)],
+            "the same link, from the other side"
+        );
+        update(&app, k, "organizations", &id(&acme), json!({"name": "Zenith Labs"})).await;
+        assert_eq!(
+            ids(&contacts("acme").await),
+            Vec::<String>::new(),
+            "a renamed organization"
+        );
+        assert_eq!(ids(&contacts("zenith").await), vec![id(&alice)]);
+        update(&app, k, "contacts", &id(&alice), json!({"organizationIds": []})).await;
+        assert_eq!(ids(&contacts("zenith").await), Vec::<String>::new(), "a removed link");
+        assert_eq!(ids(&orgs("hart").await), Vec::<String>::new());
+        let (status, _) = call(
+            &app,
+            k,
+            Method::DELETE,
+            &format!("/api/v1/organizations/{}", id(&acme)),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(ids(&orgs("zen").await), Vec::<String>::new(), "a deleted organization");
+
+        let (user, _) = app
+            .create_user_with_key(&c.id, json!({"status": "pendingAuthorization"}))
+            .await;
+        let found = tasks("pending authorization").await;
+        assert_eq!(found["pagination"]["total"], 1, "a system task: {found}");
+        let (status, _) = call(
+            &app,
+            &c.key,
+            Method::PUT,
+            &format!("/api/v1/users/{user}"),
+            Some(json!({"status": "active"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(tasks("pending authorization").await["pagination"]["total"], 0, "closed");
+    }
 }
