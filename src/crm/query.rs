@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::access::{Access, Scope};
 use super::custom::{Column, ColumnType, instant, is_date, is_datetime};
 use super::spec::{OrderedEdge, Relation, Target};
-use super::text_index::TextIndexes;
+use super::text_index::{TextIndexes, pieces};
 use super::{Entity, Page};
 use crate::error::ErrorDetail;
 
@@ -532,11 +532,16 @@ impl Builder<'_> {
     /// names, of those fields). Once the company's actor holds its search texts, they give the matching records
     /// (see [`TextIndexes`]) and no table is scanned.
     fn search(&mut self, term: &str) {
-        for token in term.split_whitespace().take(10) {
-            let token = token.to_lowercase();
+        let mut tokens: Vec<String> = Vec::new();
+        for token in term.split_whitespace().take(10).map(str::to_lowercase) {
+            if !tokens.contains(&token) {
+                tokens.push(token);
+            }
+        }
+        for token in tokens {
             let v = self.bind(json!(token));
-            let own = match self.text {
-                Some(text) => format!("({})", self.matched(text, self.entity, &token)),
+            let own = match self.matched(self.entity, &token) {
+                Some(ids) => format!("({ids})"),
                 None => format!(
                     "(SELECT VALUE id FROM {} WHERE string::contains(searchText, {v}))",
                     self.entity.table()
@@ -545,22 +550,13 @@ impl Builder<'_> {
             let mut parts = vec![own];
             if let Some((other, fields, path)) = self.entity.search_via() {
                 // The held texts hold all of `other`'s search fields: when `fields` are fewer, they give candidates.
-                let exact = format!("string::contains({}, {v})", search_text(fields));
-                let narrow = fields != other.search_fields();
-                parts.push(match self.text {
-                    Some(text) => {
-                        let from = self.matched(text, other, &token);
-                        let filter = if narrow {
-                            format!(" WHERE {exact}")
-                        } else {
-                            String::new()
-                        };
-                        format!("array::flatten((SELECT VALUE {path} FROM {from}{filter}))")
+                let exact = format!("WHERE string::contains({}, {v})", search_text(fields));
+                parts.push(match self.matched(other, &token) {
+                    Some(ids) if fields == other.search_fields() => {
+                        format!("array::flatten((SELECT VALUE {path} FROM {ids}))")
                     }
-                    None => format!(
-                        "array::flatten((SELECT VALUE {path} FROM {} WHERE {exact}))",
-                        other.table()
-                    ),
+                    Some(ids) => format!("array::flatten((SELECT VALUE {path} FROM {ids} {exact}))"),
+                    None => format!("array::flatten((SELECT VALUE {path} FROM {} {exact}))", other.table()),
                 });
             }
             let set = format!("s{}", self.lets.len());
@@ -572,19 +568,30 @@ impl Builder<'_> {
         }
     }
 
-    /// The records of `entity` whose held text contains `token`, bound as their record ids.
-    fn matched(&mut self, text: &TextIndexes, entity: Entity, token: &str) -> String {
-        let ids: Vec<String> = text
-            .of(entity)
-            .map(|index| index.matching(token))
-            .unwrap_or_default()
+    /// The records of `entity` whose held text contains `token`, bound as their record ids. `None` when the texts
+    /// are not held, when the token has no piece to look up (only one-character runs: every record would be a
+    /// candidate), or when more than [`MAX_BOUND_MATCHES`] match: the query then tests the stored texts itself.
+    fn matched(&mut self, entity: Entity, token: &str) -> Option<String> {
+        let index = self.text?.of(entity)?;
+        if pieces(token).is_empty() {
+            return None;
+        }
+        let ids = index.matching(token);
+        if ids.len() > MAX_BOUND_MATCHES {
+            return None;
+        }
+        let ids: Vec<String> = ids
             .into_iter()
             .map(|id| RecordId::new(entity.table(), id).to_sql())
             .collect();
         let ids = self.bind(json!(ids));
-        format!("<array<record<{}>>> {ids}", entity.table())
+        Some(format!("<array<record<{}>>> {ids}", entity.table()))
     }
 }
+
+/// Most matches of one token bound to a query as record ids (~45 bytes each); a token matching more is tested on
+/// the stored texts by the query, which then reads every record as it would to sort that many.
+const MAX_BOUND_MATCHES: usize = 20_000;
 
 /// The lowercased, space-joined text of some fields: what `searchText` holds for [`Entity::search_fields`]
 /// (`schema/tenant/060_search.surql`).
@@ -1108,7 +1115,7 @@ mod tests {
             (Entity::Contact, "ali"),
             (Entity::Contact, "HART"),
             (Entity::Contact, "ally@mail"),
-            (Entity::Contact, "b x.ex"),
+            (Entity::Contact, "bob x.ex"),
             (Entity::Contact, "nobody"),
             (Entity::Organization, "alice"),
             (Entity::Organization, "ally"),
@@ -1130,8 +1137,18 @@ mod tests {
             }
             assert_eq!(answers[0], answers[1], "{entity:?} {term}");
         }
-        let input: QueryInput = serde_json::from_value(json!({"searchTerm": "ali"})).unwrap();
+        // A token of one character has no piece to look up: the query tests every stored text.
+        let input: QueryInput = serde_json::from_value(json!({"searchTerm": "b"})).unwrap();
         let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true, Some(&text)).unwrap();
+        assert!(compiled.sql.contains("FROM contact WHERE"), "{}", compiled.sql);
+        let input: QueryInput = serde_json::from_value(json!({"searchTerm": "ali ALI"})).unwrap();
+        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true, Some(&text)).unwrap();
+        assert_eq!(
+            compiled.sql.matches("LET $s").count(),
+            1,
+            "a repeated token is one set: {}",
+            compiled.sql
+        );
         let mut results = crate::store::run(&db, &compiled.sql, Value::Object(compiled.vars.clone()))
             .await
             .unwrap();

@@ -15,7 +15,7 @@ use super::custom::{self, Column, ColumnChange, NewColumn};
 use super::dto::{self, Visibility};
 use super::input::{self, Mode, Nulls};
 use super::query::{self, FilterableField, QueryInput};
-use super::text_index::TextIndexes;
+use super::text_index::Texts;
 use super::write::{self, Op, Outcome, WriteError, Writer};
 use super::{Entity, Pagination, columns};
 use crate::domain::Action;
@@ -141,8 +141,8 @@ pub struct Company<'a> {
     pub columns: &'a [Column],
     /// Whether its secondary indexes are built.
     pub indexed: bool,
-    /// Its records' search texts, once its actor holds them (see [`TextIndexes`]).
-    pub text: &'a RwLock<Option<TextIndexes>>,
+    /// Its records' search texts, as its actor has them (see [`Texts`]).
+    pub text: &'a RwLock<Texts>,
 }
 
 impl Company<'_> {
@@ -168,7 +168,7 @@ impl Company<'_> {
         let scope = access.require_read(entity).map_err(CrmError::Forbidden)?;
         let compiled = {
             let text = self.text.read();
-            query::compile(entity, input, self.columns, access, scope, self.indexed, text.as_ref())
+            query::compile(entity, input, self.columns, access, scope, self.indexed, text.held())
         }
         .map_err(CrmError::Invalid)?;
         let mut missing = Vec::new();
@@ -602,7 +602,7 @@ mod tests {
     use super::*;
     use crate::crm::access::fixtures::{admin, tenant_db};
 
-    static NO_TEXT: parking_lot::RwLock<Option<TextIndexes>> = parking_lot::RwLock::new(None);
+    static NO_TEXT: RwLock<Texts> = RwLock::new(Texts::Absent);
 
     /// The CRM operations of a test company with no custom columns.
     fn company(db: &Surreal<Any>) -> Company<'_> {

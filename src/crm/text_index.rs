@@ -7,10 +7,11 @@
 //! answer is exact, and no record is read from the database to find it.
 //!
 //! It replaces the engine's full-text indexes: on SurrealDB 3.3.5 keeping those while writing cost every create
-//! ~0.2 ms, its background compaction a third of the server's CPU under a stream of creates, and p99 create
-//! latency ~80 ms (BENCHMARKS.md, "Search in memory"). The actor owns every write of its company, so it can keep
-//! the index current from the events of each committed write ([`TextIndexes::apply`]); writes that emit no events
-//! (system tasks, demo data) drop it, and the next search builds it again from the records.
+//! 0.2–0.3 ms, and their background compaction a third of the server's CPU under a stream of creates
+//! (BENCHMARKS.md, "Search in memory"). The actor owns every write of its company, so it keeps the index current
+//! from the events of each committed write ([`TextIndexes::apply`]); after writes that emit no events (system
+//! tasks, demo data) the actor reads the texts again. (So, like the held counts, it needs every write of a company to
+//! pass through its one actor: one server per company.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -201,6 +202,16 @@ impl TextIndexes {
         self.len() == 0
     }
 
+    /// Takes one entity's index out.
+    pub fn take(&mut self, entity: Entity) -> Option<TextIndex> {
+        self.by_entity.remove(&entity)
+    }
+
+    /// Puts in one entity's index, in place of the one held.
+    pub fn replace(&mut self, entity: Entity, index: TextIndex) {
+        self.by_entity.insert(entity, index);
+    }
+
     /// Sets a record's text.
     pub fn upsert(&mut self, entity: Entity, id: &str, text: String) {
         self.by_entity.entry(entity).or_default().upsert(id, text);
@@ -225,15 +236,61 @@ impl TextIndexes {
     }
 }
 
-/// Loads the stored `searchText` of every record of the five entities.
-pub async fn load(db: &Surreal<Any>) -> StoreResult<TextIndexes> {
-    let sql: String = Entity::ALL
+/// A company's search texts, as its actor has them.
+#[derive(Default)]
+pub enum Texts {
+    /// Not loaded (a small company, before its first search, or dropped): searches test the stored texts.
+    #[default]
+    Absent,
+    /// Being loaded beside the company's writes: the events of the writes committed meanwhile, in order, to apply
+    /// once the records are read (each event carries its record's whole DTO, so applying one whose write the read
+    /// already saw changes nothing). Searches test the stored texts meanwhile.
+    Loading(Vec<Event>),
+    /// Held and kept current.
+    Held(TextIndexes),
+}
+
+impl Texts {
+    /// The texts, when held.
+    #[must_use]
+    pub fn held(&self) -> Option<&TextIndexes> {
+        match self {
+            Self::Held(texts) => Some(texts),
+            _ => None,
+        }
+    }
+
+    /// Follows a committed write's events: applied to held texts, kept for a load under way.
+    pub fn follow(&mut self, events: &[Event]) {
+        match self {
+            Self::Held(texts) => texts.apply(events),
+            Self::Loading(pending) => pending.extend(events.iter().cloned()),
+            Self::Absent => {}
+        }
+    }
+
+    /// Ends a load: the texts read, with the events of the meantime applied. `false` (and nothing changes) when
+    /// the load was abandoned meanwhile (the texts were dropped).
+    pub fn loaded(&mut self, mut texts: TextIndexes) -> bool {
+        let Self::Loading(pending) = self else {
+            return false;
+        };
+        texts.apply(pending);
+        *self = Self::Held(texts);
+        true
+    }
+}
+
+/// Loads the stored `searchText` of every record of these entities.
+pub async fn load(db: &Surreal<Any>, entities: &[Entity]) -> StoreResult<TextIndexes> {
+    let sql: String = entities
         .iter()
         .map(|e| format!("SELECT VALUE [record::id(id), searchText] FROM {};\n", e.table()))
         .collect();
     let results = run(db, &sql, json!({})).await?;
     let mut indexes = TextIndexes::default();
-    for (entity, rows) in Entity::ALL.into_iter().zip(results) {
+    for (&entity, rows) in entities.iter().zip(results) {
+        indexes.by_entity.entry(entity).or_default();
         let Value::Array(rows) = rows else { continue };
         for row in rows {
             if let Value::Array(pair) = row
@@ -355,6 +412,50 @@ mod tests {
         index.upsert("b", "alice".into());
         assert_eq!(index.matching("lic"), vec!["b"]);
         assert_eq!(index.docs.len(), 1, "the freed slot is reused");
+    }
+
+    /// The writes committed while the texts load are applied after the read, whichever of them the read saw.
+    #[test]
+    fn a_load_takes_the_writes_of_its_meantime() {
+        let dto = |id: &str, name: &str| json!({"id": id, "name": name});
+        let deals = |texts: &Texts, token: &str| {
+            let mut ids: Vec<String> = texts
+                .held()
+                .unwrap()
+                .of(Entity::Deal)
+                .unwrap()
+                .matching(token)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            ids.sort();
+            ids
+        };
+        let mut texts = Texts::Loading(Vec::new());
+        texts.follow(&[Event::created(Entity::Deal, &dto("d2", "Second"))]);
+        texts.follow(&[Event::updated(
+            Entity::Deal,
+            &dto("d1", "Renamed"),
+            serde_json::Map::new(),
+        )]);
+        texts.follow(&[Event::deleted(Entity::Deal, &dto("d3", "Third"))]);
+        assert!(texts.held().is_none(), "searches scan while loading");
+        // The read saw d1 before its rename, d2 already, and d3 before its delete.
+        let mut read = TextIndexes::default();
+        read.upsert(Entity::Deal, "d1", "first".into());
+        read.upsert(Entity::Deal, "d2", "second".into());
+        read.upsert(Entity::Deal, "d3", "third".into());
+        assert!(texts.loaded(read));
+        assert_eq!(deals(&texts, "first"), Vec::<String>::new());
+        assert_eq!(deals(&texts, "ren"), vec!["d1"]);
+        assert_eq!(deals(&texts, "sec"), vec!["d2"]);
+        assert_eq!(deals(&texts, "thi"), Vec::<String>::new());
+        texts.follow(&[Event::created(Entity::Deal, &dto("d4", "Fourth"))]);
+        assert_eq!(deals(&texts, "fou"), vec!["d4"], "held texts follow writes");
+        // A load abandoned meanwhile (the texts dropped) ends without effect.
+        let mut dropped = Texts::Absent;
+        assert!(!dropped.loaded(TextIndexes::default()));
+        assert!(dropped.held().is_none());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::crm::access::Access;
 use crate::crm::custom::{Column, ColumnChange, ColumnType, NewColumn};
 use crate::crm::query::QueryInput;
 use crate::crm::service::{Company, Configuration, CrmError, CrmResult, SearchResult, WriteRequest};
-use crate::crm::text_index::TextIndexes;
+use crate::crm::text_index::Texts;
 use crate::crm::write::Outcome;
 use crate::crm::{self, Entity};
 use crate::store::migrate;
@@ -49,10 +49,15 @@ pub struct TenantShared {
     next_ticket: AtomicU64,
     /// Whether the company's secondary indexes exist, and when to build them.
     indexing: Indexing,
-    /// Its records' search texts: loaded at the first search once the company is indexed, then kept current by
-    /// its writes (see [`TextIndexes`]).
-    text: RwLock<Option<TextIndexes>>,
+    /// Its records' search texts: loaded beside its writes from its first search once the company is indexed,
+    /// then kept current by its writes (see [`Texts`]).
+    text: RwLock<Texts>,
+    /// When loading the search texts last failed.
+    text_failed: Mutex<Option<Instant>>,
 }
+
+/// How long searches scan after the search texts failed to load, before one tries again.
+const TEXT_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A company's secondary indexes ([`migrate::TENANT_INDEXES`]) are built once one of its tables reaches
 /// `threshold` records: below that a scan answers as fast, and every defined index costs the engine memory for
@@ -132,7 +137,8 @@ impl TenantShared {
             dead: AtomicBool::new(false),
             queued: Mutex::new(Vec::new()),
             next_ticket: AtomicU64::new(0),
-            text: RwLock::new(None),
+            text: RwLock::new(Texts::Absent),
+            text_failed: Mutex::new(None),
         }
     }
 
@@ -167,8 +173,8 @@ impl TenantShared {
             }
         };
         for (answer, (_, request)) in answers.iter().zip(&requests) {
-            if let (Ok(outcome), WriteRequest::Create { entity, .. }) = (answer, request) {
-                self.follow(*entity, outcome);
+            if let WriteRequest::Create { entity, .. } = request {
+                self.follow(*entity, answer);
             }
         }
         for (answer, reply) in answers.into_iter().zip(replies) {
@@ -225,40 +231,94 @@ impl TenantShared {
         Ok(columns)
     }
 
-    /// Follows a committed write: adjusts the held count (unless not loaded yet) and the held search texts (unless
-    /// not loaded yet) from its events.
-    fn follow(&self, entity: Entity, outcome: &Outcome) {
-        if let Some(count) = self.counts.lock().get_mut(&entity) {
-            *count = count.saturating_add_signed(outcome.count_delta);
-        }
-        if let Some(text) = self.text.write().as_mut() {
-            text.apply(&outcome.events);
+    /// Follows a write: a committed one adjusts the held count (once loaded) and the search texts (held, or being
+    /// loaded) from its events. A database failure may have come after the commit (a remote engine's lost answer),
+    /// so it drops both, to be loaded again; a refused write (invalid, forbidden) changed nothing.
+    fn follow(&self, entity: Entity, answer: &CrmResult<Outcome>) {
+        match answer {
+            Ok(outcome) => {
+                if let Some(count) = self.counts.lock().get_mut(&entity) {
+                    *count = count.saturating_add_signed(outcome.count_delta);
+                }
+                self.text.write().follow(&outcome.events);
+            }
+            Err(CrmError::Store(_) | CrmError::Unavailable) => {
+                self.counts.lock().remove(&entity);
+                self.forget_texts();
+            }
+            Err(_) => {}
         }
     }
 
-    /// Loads every record's search text (on the actor, so no write runs meanwhile) once the company's indexes are
-    /// built. A failure is logged, and searches scan until a later search loads them.
-    async fn hold_texts(&self) {
-        if self.text.read().is_some() || !self.indexing.built.load(Ordering::Acquire) {
+    /// Whether a search should have the actor start loading the search texts: the company is indexed, they are
+    /// absent, and no load failed in the last [`TEXT_RETRY`].
+    fn wants_texts(&self) -> bool {
+        self.indexing.built.load(Ordering::Acquire)
+            && matches!(*self.text.read(), Texts::Absent)
+            && self.text_failed.lock().is_none_or(|at| at.elapsed() >= TEXT_RETRY)
+    }
+
+    /// Starts loading every record's search text (on the actor, so the writes that follow it are the ones whose
+    /// events it keeps), beside the company's writes: reading 100,000 records takes ~0.9 s, which writes do not wait
+    /// for. Searches test the stored texts until it ends. A failure is logged, and searches keep doing so until one
+    /// after [`TEXT_RETRY`] starts another load.
+    fn hold_texts(self: Arc<Self>) {
+        if !self.wants_texts() {
             return;
         }
-        let started = Instant::now();
-        match crm::text_index::load(&self.db).await {
-            Ok(text) => {
-                let records = text.len();
-                *self.text.write() = Some(text);
-                tracing::info!(company = %self.company_id, records, took = ?started.elapsed(), "search texts held");
+        *self.text.write() = Texts::Loading(Vec::new());
+        actix::spawn(async move {
+            let started = Instant::now();
+            let read = crm::text_index::load(&self.db, &Entity::ALL).await;
+            let company = &self.company_id;
+            match read {
+                Ok(texts) => {
+                    let records = texts.len();
+                    if self.text.write().loaded(texts) {
+                        tracing::info!(company = %company, records, took = ?started.elapsed(), "search texts held");
+                    }
+                }
+                Err(error) => {
+                    let mut text = self.text.write();
+                    if matches!(*text, Texts::Loading(_)) {
+                        *text = Texts::Absent;
+                    }
+                    *self.text_failed.lock() = Some(Instant::now());
+                    tracing::warn!(company = %company, %error, "could not load the search texts; searches scan");
+                }
+            }
+        });
+    }
+
+    /// Reads one entity's search texts again after a write without events (on the actor, so no write runs
+    /// meanwhile), if they are held; a load under way is abandoned, and a failure drops them all.
+    async fn reload_texts(&self, entity: Entity) {
+        let loading = match &*self.text.read() {
+            Texts::Held(_) => false,
+            Texts::Loading(_) => true,
+            Texts::Absent => return,
+        };
+        if loading {
+            self.forget_texts();
+            return;
+        }
+        match crm::text_index::load(&self.db, &[entity]).await {
+            Ok(mut fresh) => {
+                if let (Texts::Held(texts), Some(index)) = (&mut *self.text.write(), fresh.take(entity)) {
+                    texts.replace(entity, index);
+                }
             }
             Err(error) => {
-                tracing::warn!(company = %self.company_id, %error, "could not load the search texts; searches scan");
+                tracing::warn!(company = %self.company_id, %error, "could not reload the search texts; dropped");
+                self.forget_texts();
             }
         }
     }
 
-    /// Drops the held search texts after a write that emits no events (system tasks, demo data): the next search
+    /// Drops the search texts (held or being loaded) after a write whose events are not known: the next search
     /// loads them again.
     fn forget_texts(&self) {
-        *self.text.write() = None;
+        *self.text.write() = Texts::Absent;
     }
 
     fn cached_count(&self, entity: Entity) -> Option<u64> {
@@ -428,12 +488,14 @@ impl TenantHandle {
     pub async fn search(&self, entity: Entity, input: &QueryInput, access: &Access) -> CrmResult<SearchResult> {
         self.touch();
         let columns = self.columns().await?;
-        if input.search_term.as_deref().is_some_and(|t| !t.trim().is_empty())
-            && self.shared.text.read().is_none()
-            && self.shared.indexing.built.load(Ordering::Acquire)
-        {
-            self.write(|shared| Box::pin(async move { shared.hold_texts().await }))
-                .await?;
+        if input.search_term.as_deref().is_some_and(|t| !t.trim().is_empty()) && self.shared.wants_texts() {
+            // Until the texts are held (or if the actor is gone) the search tests the stored texts: the same answer.
+            let _ = self
+                .write(|shared| {
+                    shared.hold_texts();
+                    Box::pin(async {})
+                })
+                .await;
         }
         let held = self.count(entity).await?;
         let company = self.shared.company(&columns);
@@ -495,9 +557,9 @@ impl TenantHandle {
                     | WriteRequest::Link { entity, .. } => *entity,
                 };
                 let company = shared.company(&columns);
-                let outcome = company.write(&access, &shared.seq, request).await?;
-                shared.follow(entity, &outcome);
-                Ok(outcome)
+                let answer = company.write(&access, &shared.seq, request).await;
+                shared.follow(entity, &answer);
+                answer
             })
         })
         .await?
@@ -640,15 +702,8 @@ impl TenantHandle {
 
     /// Deletes a user's "approve user" system task once the user is no longer pending (no events).
     pub async fn close_pending_task(&self, user_id: String) -> Result<(), TenantError> {
-        self.write(move |shared| {
-            Box::pin(async move {
-                crm::system_tasks::close(&shared.db, &user_id).await?;
-                shared.counts.lock().remove(&Entity::Task);
-                shared.forget_texts();
-                Ok::<_, TenantError>(())
-            })
-        })
-        .await?
+        self.system_tasks(move |db, _| Box::pin(async move { crm::system_tasks::close(db, &user_id).await }))
+            .await
     }
 
     /// Makes the approval tasks match the pending users (after a suspension, when changes could not reach them).
@@ -659,7 +714,9 @@ impl TenantHandle {
         .await
     }
 
-    /// Runs a system-task change on the actor with the company's columns; the held task count is reloaded later.
+    /// Runs a system-task change on the actor with the company's columns. Such a change writes no events, so the
+    /// held task count is dropped (and reloaded later) and the held task texts are read again, whether the change
+    /// succeeded or failed part way.
     async fn system_tasks<F>(&self, change: F) -> Result<(), TenantError>
     where
         F: for<'a> FnOnce(
@@ -672,10 +729,10 @@ impl TenantHandle {
         self.write(move |shared| {
             Box::pin(async move {
                 let columns = shared.load_columns().await?;
-                change(&shared.db, &columns).await?;
+                let changed = change(&shared.db, &columns).await;
                 shared.counts.lock().remove(&Entity::Task);
-                shared.forget_texts();
-                Ok::<_, TenantError>(())
+                shared.reload_texts(Entity::Task).await;
+                Ok::<_, TenantError>(changed?)
             })
         })
         .await?
@@ -685,11 +742,11 @@ impl TenantHandle {
     pub async fn seed_demo(&self, user: crate::domain::User) -> Result<bool, TenantError> {
         self.write(move |shared| {
             Box::pin(async move {
-                let seeded = crm::demo::seed(&shared.db, &user).await?;
+                let seeded = crm::demo::seed(&shared.db, &user).await;
                 shared.counts.lock().clear();
                 *shared.columns.write() = None;
                 shared.forget_texts();
-                Ok::<_, TenantError>(seeded)
+                Ok::<_, TenantError>(seeded?)
             })
         })
         .await?
