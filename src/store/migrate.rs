@@ -101,7 +101,8 @@ pub static TENANT_INDEXES: SchemaSet = SchemaSet {
 };
 
 impl SchemaSet {
-    /// SHA-256 over the file names and contents, in order (hashed once, on first use).
+    /// SHA-256 over the file names and statements, in order, without comment lines (hashed once, on first use): a
+    /// changed comment does not make every company apply the set again (for the index set, rebuilding its indexes).
     #[must_use]
     pub fn checksum(&self) -> &str {
         self.checksum.get_or_init(|| {
@@ -109,7 +110,10 @@ impl SchemaSet {
             for (name, text) in self.files {
                 hasher.update(name.as_bytes());
                 hasher.update([0]);
-                hasher.update(text.as_bytes());
+                for line in text.lines().filter(|l| !l.trim_start().starts_with("--")) {
+                    hasher.update(line.as_bytes());
+                    hasher.update([b'\n']);
+                }
             }
             hex::encode(hasher.finalize())
         })
@@ -163,6 +167,21 @@ mod tests {
         assert_eq!(CONTROL.checksum(), CONTROL.checksum());
         assert_ne!(CONTROL.checksum(), TENANT.checksum());
         assert_ne!(TENANT.checksum(), TENANT_INDEXES.checksum());
+    }
+
+    #[test]
+    fn a_changed_comment_leaves_the_checksum_and_a_changed_statement_does_not() {
+        let set = |text: &'static str| SchemaSet {
+            marker: "m",
+            version: 1,
+            checksum: OnceLock::new(),
+            files: Box::leak(Box::new([("a.surql", text)])),
+        };
+        let base = set("-- why\nDEFINE TABLE t;\n");
+        let recommented = set("-- why, said again\n  -- and more\nDEFINE TABLE t;\n");
+        let changed = set("-- why\nDEFINE TABLE u;\n");
+        assert_eq!(base.checksum(), recommented.checksum());
+        assert_ne!(base.checksum(), changed.checksum());
     }
 
     #[test]
