@@ -242,10 +242,10 @@ pub enum Texts {
     /// Not loaded (a small company, before its first search, or dropped): searches test the stored texts.
     #[default]
     Absent,
-    /// Being loaded beside the company's writes: the events of the writes committed meanwhile, in order, to apply
-    /// once the records are read (each event carries its record's whole DTO, so applying one whose write the read
-    /// already saw changes nothing). Searches test the stored texts meanwhile.
-    Loading(Vec<Event>),
+    /// Being loaded beside the company's writes (by the load with this number): the events of the writes committed
+    /// meanwhile, in order, to apply once the records are read (each event carries its record's whole DTO, so
+    /// applying one whose write the read already saw changes nothing). Searches test the stored texts meanwhile.
+    Loading(u64, Vec<Event>),
     /// Held and kept current.
     Held(TextIndexes),
 }
@@ -264,20 +264,29 @@ impl Texts {
     pub fn follow(&mut self, events: &[Event]) {
         match self {
             Self::Held(texts) => texts.apply(events),
-            Self::Loading(pending) => pending.extend(events.iter().cloned()),
+            Self::Loading(_, pending) => pending.extend(events.iter().cloned()),
             Self::Absent => {}
         }
     }
 
-    /// Ends a load: the texts read, with the events of the meantime applied. `false` (and nothing changes) when
-    /// the load was abandoned meanwhile (the texts were dropped).
-    pub fn loaded(&mut self, mut texts: TextIndexes) -> bool {
-        let Self::Loading(pending) = self else {
-            return false;
-        };
-        texts.apply(pending);
-        *self = Self::Held(texts);
-        true
+    /// Ends load number `load`: the texts read, with the events of the meantime applied. `false` (and nothing
+    /// changes) when that load was abandoned meanwhile (the texts were dropped, and maybe another load started).
+    pub fn loaded(&mut self, load: u64, mut texts: TextIndexes) -> bool {
+        match self {
+            Self::Loading(number, pending) if *number == load => {
+                texts.apply(pending);
+                *self = Self::Held(texts);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Ends load number `load` without texts (it failed), unless it was abandoned meanwhile.
+    pub fn failed(&mut self, load: u64) {
+        if matches!(self, Self::Loading(number, _) if *number == load) {
+            *self = Self::Absent;
+        }
     }
 }
 
@@ -431,7 +440,7 @@ mod tests {
             ids.sort();
             ids
         };
-        let mut texts = Texts::Loading(Vec::new());
+        let mut texts = Texts::Loading(1, Vec::new());
         texts.follow(&[Event::created(Entity::Deal, &dto("d2", "Second"))]);
         texts.follow(&[Event::updated(
             Entity::Deal,
@@ -445,7 +454,12 @@ mod tests {
         read.upsert(Entity::Deal, "d1", "first".into());
         read.upsert(Entity::Deal, "d2", "second".into());
         read.upsert(Entity::Deal, "d3", "third".into());
-        assert!(texts.loaded(read));
+        assert!(
+            !texts.loaded(2, TextIndexes::default()),
+            "another load's read changes nothing"
+        );
+        assert!(texts.held().is_none());
+        assert!(texts.loaded(1, read));
         assert_eq!(deals(&texts, "first"), Vec::<String>::new());
         assert_eq!(deals(&texts, "ren"), vec!["d1"]);
         assert_eq!(deals(&texts, "sec"), vec!["d2"]);
@@ -454,8 +468,14 @@ mod tests {
         assert_eq!(deals(&texts, "fou"), vec!["d4"], "held texts follow writes");
         // A load abandoned meanwhile (the texts dropped) ends without effect.
         let mut dropped = Texts::Absent;
-        assert!(!dropped.loaded(TextIndexes::default()));
+        assert!(!dropped.loaded(1, TextIndexes::default()));
         assert!(dropped.held().is_none());
+        // A failed load leaves a later one alone.
+        let mut later = Texts::Loading(3, Vec::new());
+        later.failed(2);
+        assert!(matches!(later, Texts::Loading(3, _)));
+        later.failed(3);
+        assert!(matches!(later, Texts::Absent));
     }
 
     #[test]

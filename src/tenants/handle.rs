@@ -54,6 +54,8 @@ pub struct TenantShared {
     text: RwLock<Texts>,
     /// When loading the search texts last failed.
     text_failed: Mutex<Option<Instant>>,
+    /// Numbers the loads of the search texts.
+    text_loads: AtomicU64,
 }
 
 /// How long searches scan after the search texts failed to load, before one tries again.
@@ -139,6 +141,7 @@ impl TenantShared {
             next_ticket: AtomicU64::new(0),
             text: RwLock::new(Texts::Absent),
             text_failed: Mutex::new(None),
+            text_loads: AtomicU64::new(0),
         }
     }
 
@@ -266,7 +269,8 @@ impl TenantShared {
         if !self.wants_texts() {
             return;
         }
-        *self.text.write() = Texts::Loading(Vec::new());
+        let load = self.text_loads.fetch_add(1, Ordering::Relaxed);
+        *self.text.write() = Texts::Loading(load, Vec::new());
         actix::spawn(async move {
             let started = Instant::now();
             let read = crm::text_index::load(&self.db, &Entity::ALL).await;
@@ -274,15 +278,12 @@ impl TenantShared {
             match read {
                 Ok(texts) => {
                     let records = texts.len();
-                    if self.text.write().loaded(texts) {
+                    if self.text.write().loaded(load, texts) {
                         tracing::info!(company = %company, records, took = ?started.elapsed(), "search texts held");
                     }
                 }
                 Err(error) => {
-                    let mut text = self.text.write();
-                    if matches!(*text, Texts::Loading(_)) {
-                        *text = Texts::Absent;
-                    }
+                    self.text.write().failed(load);
                     *self.text_failed.lock() = Some(Instant::now());
                     tracing::warn!(company = %company, %error, "could not load the search texts; searches scan");
                 }
@@ -295,7 +296,7 @@ impl TenantShared {
     async fn reload_texts(&self, entity: Entity) {
         let loading = match &*self.text.read() {
             Texts::Held(_) => false,
-            Texts::Loading(_) => true,
+            Texts::Loading(..) => true,
             Texts::Absent => return,
         };
         if loading {
