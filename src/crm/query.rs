@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::access::{Access, Scope};
 use super::custom::{Column, ColumnType, instant, is_date, is_datetime};
 use super::spec::{OrderedEdge, Relation, Target};
-use super::text_index::{TextIndexes, pieces};
+use super::text_index::{Matches, tokens};
 use super::{Entity, Page};
 use crate::error::ErrorDetail;
 
@@ -172,8 +172,8 @@ struct Builder<'a> {
     details: Vec<ErrorDetail>,
     /// The company's secondary indexes exist, with its ordered edges (`schema/tenant/indexes/050_edge_order.surql`).
     indexed: bool,
-    /// The company's search texts, held by its actor (see [`TextIndexes`]).
-    text: Option<&'a TextIndexes>,
+    /// What the company's held search texts answer for this search's tokens (see [`Matches`]).
+    text: Option<&'a Matches>,
     /// The last relationship filter asking for the records linked to one target, when its edge keeps their order.
     linked_to: Option<(OrderedEdge, Target, String)>,
 }
@@ -532,13 +532,7 @@ impl Builder<'_> {
     /// names, of those fields). Once the company's actor holds its search texts, they give the matching records
     /// (see [`TextIndexes`]) and no table is scanned.
     fn search(&mut self, term: &str) {
-        let mut tokens: Vec<String> = Vec::new();
-        for token in term.split_whitespace().take(10).map(str::to_lowercase) {
-            if !tokens.contains(&token) {
-                tokens.push(token);
-            }
-        }
-        for token in tokens {
+        for token in tokens(term) {
             let v = self.bind(json!(token));
             let own = match self.matched(self.entity, &token) {
                 Some(ids) => format!("({ids})"),
@@ -568,30 +562,19 @@ impl Builder<'_> {
         }
     }
 
-    /// The records of `entity` whose held text contains `token`, bound as their record ids. `None` when the texts
-    /// are not held, when the token has no piece to look up (only one-character runs: every record would be a
-    /// candidate), or when more than [`MAX_BOUND_MATCHES`] match: the query then tests the stored texts itself.
+    /// The records of `entity` whose held text contains `token`, bound as their record ids; `None` where the held
+    /// texts do not answer (see [`Matches`]).
     fn matched(&mut self, entity: Entity, token: &str) -> Option<String> {
-        let index = self.text?.of(entity)?;
-        if pieces(token).is_empty() {
-            return None;
-        }
-        let ids = index.matching(token);
-        if ids.len() > MAX_BOUND_MATCHES {
-            return None;
-        }
-        let ids: Vec<String> = ids
-            .into_iter()
-            .map(|id| RecordId::new(entity.table(), id).to_sql())
+        let ids: Vec<String> = self
+            .text?
+            .get(entity, token)?
+            .iter()
+            .map(|id| RecordId::new(entity.table(), &**id).to_sql())
             .collect();
         let ids = self.bind(json!(ids));
         Some(format!("<array<record<{}>>> {ids}", entity.table()))
     }
 }
-
-/// Most matches of one token bound to a query as record ids (~45 bytes each); a token matching more is tested on
-/// the stored texts by the query, which then reads every record as it would to sort that many.
-const MAX_BOUND_MATCHES: usize = 20_000;
 
 /// The lowercased, space-joined text of some fields: what `searchText` holds for [`Entity::search_fields`]
 /// (`schema/tenant/060_search.surql`).
@@ -612,7 +595,7 @@ pub fn compile(
     access: &Access,
     scope: Scope,
     indexed: bool,
-    text: Option<&TextIndexes>,
+    text: Option<&Matches>,
 ) -> Result<Compiled, Vec<ErrorDetail>> {
     let mut b = Builder {
         entity,
@@ -1075,7 +1058,7 @@ mod tests {
         ];
         let ids: Vec<String> = people.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
         let org = uuid::Uuid::new_v4().to_string();
-        let mut text = TextIndexes::default();
+        let mut text = crate::crm::text_index::TextIndexes::default();
         crate::store::run(
             &db,
             "CREATE type::record('organization', $org) SET name = 'Hartwell';",
@@ -1123,7 +1106,8 @@ mod tests {
         ] {
             let input: QueryInput = serde_json::from_value(json!({"searchTerm": term})).unwrap();
             let mut answers = Vec::new();
-            for held in [Some(&text), None] {
+            let matches = Matches::of(&text, &[Entity::Contact, Entity::Organization], term);
+            for held in [Some(&matches), None] {
                 let compiled = compile(entity, &input, &[], &admin(), Scope::All, true, held).unwrap();
                 let scans = compiled.sql.contains(&format!("FROM {} WHERE", entity.table()))
                     || compiled.sql.contains("FROM organization WHERE")
@@ -1138,11 +1122,14 @@ mod tests {
             assert_eq!(answers[0], answers[1], "{entity:?} {term}");
         }
         // A token of one character has no piece to look up: the query tests every stored text.
-        let input: QueryInput = serde_json::from_value(json!({"searchTerm": "b"})).unwrap();
-        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true, Some(&text)).unwrap();
+        let held_search = |term: &str| {
+            let input: QueryInput = serde_json::from_value(json!({"searchTerm": term})).unwrap();
+            let held = Matches::of(&text, &[Entity::Contact, Entity::Organization], term);
+            compile(Entity::Contact, &input, &[], &admin(), Scope::All, true, Some(&held)).unwrap()
+        };
+        let compiled = held_search("b");
         assert!(compiled.sql.contains("FROM contact WHERE"), "{}", compiled.sql);
-        let input: QueryInput = serde_json::from_value(json!({"searchTerm": "ali ALI"})).unwrap();
-        let compiled = compile(Entity::Contact, &input, &[], &admin(), Scope::All, true, Some(&text)).unwrap();
+        let compiled = held_search("ali ALI");
         assert_eq!(
             compiled.sql.matches("LET $s").count(),
             1,

@@ -15,7 +15,7 @@ use super::custom::{self, Column, ColumnChange, NewColumn};
 use super::dto::{self, Visibility};
 use super::input::{self, Mode, Nulls};
 use super::query::{self, FilterableField, QueryInput};
-use super::text_index::Texts;
+use super::text_index::{Matches, Texts};
 use super::write::{self, Op, Outcome, WriteError, Writer};
 use super::{Entity, Pagination, columns};
 use crate::domain::Action;
@@ -166,10 +166,23 @@ impl Company<'_> {
         held_total: u64,
     ) -> CrmResult<SearchResult> {
         let scope = access.require_read(entity).map_err(CrmError::Forbidden)?;
-        let compiled = {
+        // The held texts' answers are taken under their lock, and the query is built after it is released.
+        let matches = input.search_term.as_deref().and_then(|term| {
             let text = self.text.read();
-            query::compile(entity, input, self.columns, access, scope, self.indexed, text.held())
-        }
+            let entities: Vec<Entity> = std::iter::once(entity)
+                .chain(entity.search_via().map(|v| v.0))
+                .collect();
+            text.held().map(|held| Matches::of(held, &entities, term))
+        });
+        let compiled = query::compile(
+            entity,
+            input,
+            self.columns,
+            access,
+            scope,
+            self.indexed,
+            matches.as_ref(),
+        )
         .map_err(CrmError::Invalid)?;
         let mut missing = Vec::new();
         for check in &compiled.checks {

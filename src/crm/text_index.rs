@@ -164,6 +164,19 @@ impl TextIndex {
         candidates.iter().filter_map(contains).collect()
     }
 
+    /// The ids of the records whose text contains `token`, as [`Self::matching`] finds them, unless more than
+    /// `limit` match.
+    #[must_use]
+    pub fn matching_at_most(&self, token: &str, limit: usize) -> Option<Vec<Arc<str>>> {
+        let matched = self.matching(token);
+        (matched.len() <= limit).then(|| {
+            matched
+                .into_iter()
+                .filter_map(|id| self.slots.get_key_value(id).map(|(id, _)| id.clone()))
+                .collect()
+        })
+    }
+
     /// Records held.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -236,6 +249,55 @@ impl TextIndexes {
     }
 }
 
+/// The tokens a search term is matched by: its first 10 words, lowercased, each once.
+#[must_use]
+pub fn tokens(term: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = Vec::new();
+    for token in term.split_whitespace().take(10).map(str::to_lowercase) {
+        if !tokens.contains(&token) {
+            tokens.push(token);
+        }
+    }
+    tokens
+}
+
+/// Most matches of one token handed to a query as record ids (~45 bytes each); a token matching more is tested on
+/// the stored texts by the query, which then reads every record, as it would to sort that many.
+pub const MAX_BOUND_MATCHES: usize = 20_000;
+
+/// What the held texts answer for the tokens of one search, taken while their lock is held (so the query is
+/// built after it is released): per entity and token, the matching ids, or `None` where the query tests the stored
+/// texts itself (the entity's texts are not held, the token has no piece to look up, or more than
+/// [`MAX_BOUND_MATCHES`] match).
+#[derive(Default)]
+pub struct Matches {
+    found: HashMap<(Entity, String), Option<Vec<Arc<str>>>>,
+}
+
+impl Matches {
+    /// The matches of the search term's tokens among the records of these entities.
+    #[must_use]
+    pub fn of(texts: &TextIndexes, entities: &[Entity], term: &str) -> Self {
+        let mut found = HashMap::new();
+        for token in tokens(term) {
+            for &entity in entities {
+                let ids = texts
+                    .of(entity)
+                    .filter(|_| !pieces(&token).is_empty())
+                    .and_then(|index| index.matching_at_most(&token, MAX_BOUND_MATCHES));
+                found.insert((entity, token.clone()), ids);
+            }
+        }
+        Self { found }
+    }
+
+    /// The matching ids of one token among one entity's records, if the texts answer it.
+    #[must_use]
+    pub fn get(&self, entity: Entity, token: &str) -> Option<&[Arc<str>]> {
+        self.found.get(&(entity, token.to_owned()))?.as_deref()
+    }
+}
+
 /// A company's search texts, as its actor has them.
 #[derive(Default)]
 pub enum Texts {
@@ -282,11 +344,14 @@ impl Texts {
         }
     }
 
-    /// Ends load number `load` without texts (it failed), unless it was abandoned meanwhile.
-    pub fn failed(&mut self, load: u64) {
-        if matches!(self, Self::Loading(number, _) if *number == load) {
+    /// Ends load number `load` without texts (it failed or was dropped), unless it was abandoned meanwhile;
+    /// whether it was still the load under way.
+    pub fn failed(&mut self, load: u64) -> bool {
+        let current = matches!(self, Self::Loading(number, _) if *number == load);
+        if current {
             *self = Self::Absent;
         }
+        current
     }
 }
 
@@ -411,6 +476,25 @@ mod tests {
     }
 
     #[test]
+    fn a_token_matching_too_many_records_is_left_to_the_query() {
+        let mut texts = TextIndexes::default();
+        for id in ["a", "b", "c"] {
+            texts.upsert(Entity::Deal, id, format!("deal {id}"));
+        }
+        let index = texts.of(Entity::Deal).unwrap();
+        assert_eq!(index.matching_at_most("dea", 2), None);
+        assert_eq!(index.matching_at_most("dea", 3).map(|ids| ids.len()), Some(3));
+        let matches = Matches::of(&texts, &[Entity::Deal, Entity::Task], "DEAL d");
+        assert_eq!(matches.get(Entity::Deal, "deal").map(<[_]>::len), Some(3));
+        assert_eq!(
+            matches.get(Entity::Deal, "d"),
+            None,
+            "one character: nothing to look up"
+        );
+        assert_eq!(matches.get(Entity::Task, "deal"), None, "not held");
+    }
+
+    #[test]
     fn a_removed_record_leaves_no_piece_behind() {
         let mut index = TextIndex::default();
         index.upsert("a", "alice hart".into());
@@ -472,9 +556,9 @@ mod tests {
         assert!(dropped.held().is_none());
         // A failed load leaves a later one alone.
         let mut later = Texts::Loading(3, Vec::new());
-        later.failed(2);
+        assert!(!later.failed(2));
         assert!(matches!(later, Texts::Loading(3, _)));
-        later.failed(3);
+        assert!(later.failed(3));
         assert!(matches!(later, Texts::Absent));
     }
 

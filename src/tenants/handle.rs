@@ -58,6 +58,26 @@ pub struct TenantShared {
     text_loads: AtomicU64,
 }
 
+/// A load of the search texts under way, ended as failed if its task goes away first.
+struct Unfinished {
+    shared: Option<Arc<TenantShared>>,
+    load: u64,
+}
+
+impl Unfinished {
+    fn done(mut self) {
+        self.shared = None;
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            shared.text.write().failed(self.load);
+        }
+    }
+}
+
 /// How long searches scan after the search texts failed to load, before one tries again.
 const TEXT_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -248,6 +268,8 @@ impl TenantShared {
             Err(CrmError::Store(_) | CrmError::Unavailable) => {
                 self.counts.lock().remove(&entity);
                 self.forget_texts();
+                // A commit whose answer was lost may still land after a load's read: wait before loading again.
+                *self.text_failed.lock() = Some(Instant::now());
             }
             Err(_) => {}
         }
@@ -272,6 +294,11 @@ impl TenantShared {
         let load = self.text_loads.fetch_add(1, Ordering::Relaxed);
         *self.text.write() = Texts::Loading(load, Vec::new());
         actix::spawn(async move {
+            // Ends the load as failed if the task is dropped (or panics) before it ends it itself.
+            let unfinished = Unfinished {
+                shared: Some(self.clone()),
+                load,
+            };
             let started = Instant::now();
             let read = crm::text_index::load(&self.db, &Entity::ALL).await;
             let company = &self.company_id;
@@ -283,11 +310,13 @@ impl TenantShared {
                     }
                 }
                 Err(error) => {
-                    self.text.write().failed(load);
-                    *self.text_failed.lock() = Some(Instant::now());
+                    if self.text.write().failed(load) {
+                        *self.text_failed.lock() = Some(Instant::now());
+                    }
                     tracing::warn!(company = %company, %error, "could not load the search texts; searches scan");
                 }
             }
+            unfinished.done();
         });
     }
 
@@ -317,9 +346,10 @@ impl TenantShared {
     }
 
     /// Drops the search texts (held or being loaded) after a write whose events are not known: the next search
-    /// loads them again.
+    /// loads them again. (They are freed after the lock is released.)
     fn forget_texts(&self) {
-        *self.text.write() = Texts::Absent;
+        let dropped = std::mem::take(&mut *self.text.write());
+        drop(dropped);
     }
 
     fn cached_count(&self, entity: Entity) -> Option<u64> {
