@@ -1201,3 +1201,74 @@ async fn searches_follow_every_write_after_the_first_search() {
         assert_eq!(tasks("pending authorization").await["pagination"]["total"], 0, "closed");
     }
 }
+
+/// The search texts load beside the company's writes: creates and renames sent together with the first search
+/// (which starts the load) all end up searchable by their final names, whether the load read them or kept them.
+#[actix_web::test]
+async fn writes_racing_the_first_search_are_all_found_afterwards() {
+    let app = crate::helpers::spawn_with(&[("CM_TENANTS__INDEX_THRESHOLD", "0")]).await;
+    let c = app.create_company("Racing").await;
+    let k = &c.key;
+    // Enough records that the load takes a while (it reads them all), so the writes below land during it.
+    let mut seeded: Vec<String> = Vec::new();
+    for batch in 0..20 {
+        let items: Vec<Value> = (0..100)
+            .map(|i| json!({"firstName": format!("Seed{}", batch * 100 + i)}))
+            .collect();
+        let (status, body) = call(
+            &app,
+            k,
+            Method::POST,
+            "/api/v1/contacts/many",
+            Some(json!({"contacts": items})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        seeded.extend(body.as_array().unwrap().iter().map(id));
+    }
+    let first = search(&app, k, "contacts", json!({"searchTerm": "seed1"}));
+    let creates = futures::future::join_all((0..20).map(|i| {
+        call(
+            &app,
+            k,
+            Method::POST,
+            "/api/v1/contacts",
+            Some(json!({"firstName": format!("Racer{i}")})),
+        )
+    }));
+    let paths: Vec<String> = seeded
+        .iter()
+        .take(20)
+        .map(|record| format!("/api/v1/contacts/{record}"))
+        .collect();
+    let renames = futures::future::join_all(paths.iter().enumerate().map(|(i, path)| {
+        call(
+            &app,
+            k,
+            Method::PUT,
+            path,
+            Some(json!({"firstName": format!("Renamed{i}")})),
+        )
+    }));
+    let (first, created, renamed) = futures::join!(first, creates, renames);
+    let first = first["pagination"]["total"].as_u64().unwrap();
+    assert!(
+        (1091..=1111).contains(&first),
+        "Seed1, Seed10–19, Seed100–199, Seed1000–1999, less those already renamed: {first}"
+    );
+    assert!(created.iter().all(|(status, _)| *status == 201), "{created:?}");
+    assert!(renamed.iter().all(|(status, _)| *status == 200), "{renamed:?}");
+    let total = |term: &'static str| {
+        let app = &app;
+        async move { search(app, k, "contacts", json!({"searchTerm": term})).await["pagination"]["total"].clone() }
+    };
+    // The load may still be under way for the first of these; the answers are the same either way, and the last
+    // ones come from the held texts.
+    for _ in 0..3 {
+        assert_eq!(total("racer").await, 20);
+        assert_eq!(total("renamed").await, 20);
+        assert_eq!(total("seed").await, 1980);
+        assert_eq!(total("seed1").await, 1100, "Seed100–199 and Seed1000–1999 remain");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
