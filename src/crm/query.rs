@@ -530,7 +530,7 @@ impl Builder<'_> {
     /// related records (then one traversal per match; a per-row traversal in the condition measured ~4x slower at
     /// 10k contacts). The match is an exact substring test of the stored `searchText` (or, for a linked record's
     /// names, of those fields). Once the company's actor holds its search texts, they give the matching records
-    /// (see [`TextIndexes`]) and no table is scanned.
+    /// (see [`Matches`]) and no table is scanned.
     fn search(&mut self, term: &str) {
         for token in tokens(term) {
             let v = self.bind(json!(token));

@@ -137,23 +137,33 @@ impl TextIndex {
     /// The ids of the records whose text contains `token` (lowercased), in no particular order.
     #[must_use]
     pub fn matching(&self, token: &str) -> Vec<&str> {
-        let contains = |slot: u32| {
-            self.docs[slot as usize]
-                .as_ref()
-                .filter(|doc| doc.text.contains(token))
-                .map(|doc| &*doc.id)
-        };
-        let pieces = pieces(token);
+        self.docs_matching(token, &pieces(token)).map(|doc| &*doc.id).collect()
+    }
+
+    /// The ids of the records whose text contains `token`, as [`Self::matching`] finds them, unless more than
+    /// `limit` match (it stops looking there).
+    #[must_use]
+    pub fn matching_at_most(&self, token: &str, limit: usize) -> Option<Vec<Arc<str>>> {
+        let matched: Vec<Arc<str>> = self
+            .docs_matching(token, &pieces(token))
+            .take(limit.saturating_add(1))
+            .map(|doc| doc.id.clone())
+            .collect();
+        (matched.len() <= limit).then_some(matched)
+    }
+
+    /// The records whose text contains `token`, found from its `pieces` (all records are candidates when there
+    /// are none).
+    fn docs_matching<'s: 't, 't>(&'s self, token: &'t str, pieces: &[Gram]) -> Box<dyn Iterator<Item = &'s Doc> + 't> {
+        let contains = move |doc: &&Doc| doc.text.contains(token);
         if pieces.is_empty() {
-            return (0..self.docs.len())
-                .filter_map(|slot| contains(u32::try_from(slot).ok()?))
-                .collect();
+            return Box::new(self.docs.iter().flatten().filter(contains));
         }
         let mut sets = Vec::with_capacity(pieces.len());
-        for piece in &pieces {
+        for piece in pieces {
             match self.grams.get(piece) {
                 Some(set) => sets.push(set),
-                None => return Vec::new(),
+                None => return Box::new(std::iter::empty()),
             }
         }
         sets.sort_by_key(|set| set.len());
@@ -161,20 +171,12 @@ impl TextIndex {
         for set in &sets[1..] {
             candidates &= *set;
         }
-        candidates.iter().filter_map(contains).collect()
-    }
-
-    /// The ids of the records whose text contains `token`, as [`Self::matching`] finds them, unless more than
-    /// `limit` match.
-    #[must_use]
-    pub fn matching_at_most(&self, token: &str, limit: usize) -> Option<Vec<Arc<str>>> {
-        let matched = self.matching(token);
-        (matched.len() <= limit).then(|| {
-            matched
+        Box::new(
+            candidates
                 .into_iter()
-                .filter_map(|id| self.slots.get_key_value(id).map(|(id, _)| id.clone()))
-                .collect()
-        })
+                .filter_map(|slot| self.docs[slot as usize].as_ref())
+                .filter(contains),
+        )
     }
 
     /// Records held.
@@ -263,7 +265,7 @@ pub fn tokens(term: &str) -> Vec<String> {
 
 /// Most matches of one token handed to a query as record ids (~45 bytes each); a token matching more is tested on
 /// the stored texts by the query, which then reads every record, as it would to sort that many.
-pub const MAX_BOUND_MATCHES: usize = 20_000;
+const MAX_BOUND_MATCHES: usize = 20_000;
 
 /// What the held texts answer for the tokens of one search, taken while their lock is held (so the query is
 /// built after it is released): per entity and token, the matching ids, or `None` where the query tests the stored
@@ -280,10 +282,12 @@ impl Matches {
     pub fn of(texts: &TextIndexes, entities: &[Entity], term: &str) -> Self {
         let mut found = HashMap::new();
         for token in tokens(term) {
+            let lookable = !pieces(&token).is_empty();
             for &entity in entities {
+                // Nothing to look up: every record would be a candidate.
                 let ids = texts
                     .of(entity)
-                    .filter(|_| !pieces(&token).is_empty())
+                    .filter(|_| lookable)
                     .and_then(|index| index.matching_at_most(&token, MAX_BOUND_MATCHES));
                 found.insert((entity, token.clone()), ids);
             }

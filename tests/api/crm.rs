@@ -3,7 +3,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, call, create, id, ids, search, spawn_app, update, with_and_without_indexes};
+use crate::helpers::{
+    TestApp, call, create, create_many, id, ids, search, spawn_app, update, with_and_without_indexes,
+};
 
 #[actix_web::test]
 async fn every_entity_is_created_read_updated_and_deleted() {
@@ -549,15 +551,7 @@ async fn unfiltered_pages_are_slices_of_the_sorted_list_in_both_directions() {
             .iter()
             .map(|(first, last)| json!({"firstName": first, "lastName": last}))
             .collect();
-        let (status, _) = call(
-            &app,
-            &c.key,
-            Method::POST,
-            "/api/v1/contacts/many",
-            Some(json!({"contacts": items})),
-        )
-        .await;
-        assert_eq!(status, 201);
+        create_many(&app, &c.key, "contacts", json!(items)).await;
         let all = search(&app, &c.key, "contacts", json!({"pagination": {"pageSize": 100}})).await;
         let mut expected: Vec<(String, String, String)> = all["items"]
             .as_array()
@@ -670,15 +664,7 @@ async fn a_batch_keeps_its_order_by_creation_time_and_an_update_comes_after() {
                 item
             })
             .collect();
-        let (status, body) = call(
-            &app,
-            &c.key,
-            Method::POST,
-            "/api/v1/contacts/many",
-            Some(json!({"contacts": items})),
-        )
-        .await;
-        assert_eq!(status, 201, "{body}");
+        create_many(&app, &c.key, "contacts", json!(items)).await;
         for direction in ["asc", "desc"] {
             let page = search(
                 &app,
@@ -1126,16 +1112,14 @@ async fn searches_follow_every_write_after_the_first_search() {
         assert_eq!(ids(&contacts("ali").await), vec![id(&alice)], "the first search");
         assert_eq!(ids(&tasks("approval").await), Vec::<String>::new());
 
-        let (status, batch) = call(
+        let batch = create_many(
             &app,
             k,
-            Method::POST,
-            "/api/v1/contacts/many",
-            Some(json!({"contacts": [{"firstName": "Alina"}, {"firstName": "Malik", "lastName": "Alito"}]})),
+            "contacts",
+            json!([{"firstName": "Alina"}, {"firstName": "Malik", "lastName": "Alito"}]),
         )
         .await;
-        assert_eq!(status, 201, "{batch}");
-        let batch: Vec<String> = batch.as_array().unwrap().iter().map(id).collect();
+        let batch: Vec<String> = batch.iter().map(id).collect();
         assert_eq!(
             sorted(ids(&contacts("ali").await)),
             sorted([vec![id(&alice)], batch.clone()].concat()),
@@ -1215,16 +1199,7 @@ async fn writes_racing_the_first_search_are_all_found_afterwards() {
         let items: Vec<Value> = (0..100)
             .map(|i| json!({"firstName": format!("Seed{}", batch * 100 + i)}))
             .collect();
-        let (status, body) = call(
-            &app,
-            k,
-            Method::POST,
-            "/api/v1/contacts/many",
-            Some(json!({"contacts": items})),
-        )
-        .await;
-        assert_eq!(status, 201, "{body}");
-        seeded.extend(body.as_array().unwrap().iter().map(id));
+        seeded.extend(create_many(&app, k, "contacts", json!(items)).await.iter().map(id));
     }
     let first = search(&app, k, "contacts", json!({"searchTerm": "seed1"}));
     let creates = futures::future::join_all((0..20).map(|i| {

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, call, create, id, spawn_app};
+use crate::helpers::{TestApp, call, create, create_many, id, spawn_app};
 
 async fn events_after(app: &TestApp, key: &str, after: u64) -> Vec<Value> {
     let (status, body) = call(app, key, Method::GET, &format!("/api/v1/events?after={after}"), None).await;
@@ -125,20 +125,17 @@ async fn unlinked_creates_carry_their_exact_dtos_in_order() {
     )
     .await;
     let mark = last_seq(&events_after(&app, k, 0).await);
-    let (status, created) = call(
+    let created = create_many(
         &app,
         k,
-        Method::POST,
-        "/api/v1/contacts/many",
-        Some(json!({"contacts": [
+        "contacts",
+        json!([
             {"firstName": "Ann", "notes": "Met at **the fair**", "emails": ["ann@x.example"]},
             {"firstName": "Bo"},
             {"firstName": "Cy", "lastName": "Dee"}
-        ]})),
+        ]),
     )
     .await;
-    assert_eq!(status, 201, "{created}");
-    let created = created.as_array().unwrap().clone();
     assert_eq!(created.len(), 3);
     assert_eq!(created[0]["notes"], "Met at **the fair**");
     assert_eq!(created[1]["notes"], Value::Null);

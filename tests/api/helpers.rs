@@ -232,6 +232,21 @@ pub async fn create(app: &TestApp, key: &str, plural: &str, body: Value) -> Valu
     dto
 }
 
+/// Creates records of an entity in one call (`POST /api/v1/{plural}/many`, the items under the plural key) and
+/// returns their DTOs (asserting 201).
+pub async fn create_many(app: &TestApp, key: &str, plural: &str, items: Value) -> Vec<Value> {
+    let (status, body) = call(
+        app,
+        key,
+        reqwest::Method::POST,
+        &format!("/api/v1/{plural}/many"),
+        Some(serde_json::json!({ plural: items })),
+    )
+    .await;
+    assert_eq!(status, 201, "create many {plural}: {body}");
+    body.as_array().cloned().unwrap_or_default()
+}
+
 /// Updates one record of an entity (by plural path and id) and returns its DTO (asserting 200).
 pub async fn update(app: &TestApp, key: &str, plural: &str, id: &str, body: Value) -> Value {
     let (status, dto) = call(
