@@ -699,19 +699,15 @@ pub fn compile(
              SELECT {projection} FROM array::slice($matched.id, $start, $start + $limit) ORDER BY {order};\n\
              RETURN count($matched);"
         ));
-    } else if unfiltered || b.conditions.is_empty() {
-        // The page straight from the table (index-ordered) or from the id set; the total is held or the set's size.
+    } else if unfiltered {
+        // The page straight from the table, index-ordered; the total is held.
         sql.push_str(&format!(
-            "\nSELECT {projection}{extra} FROM {source}{filter} ORDER BY {order} LIMIT $limit START $start;\n"
+            "\nSELECT {projection}{extra} FROM {source}{filter} ORDER BY {order} LIMIT $limit START $start;\nRETURN NONE;"
         ));
-        if unfiltered {
-            sql.push_str("RETURN NONE;");
-        } else {
-            sql.push_str(&format!("RETURN count({source});"));
-        }
     } else {
-        // Conditions: read the matching records once for their sort keys, then project only the page and count
-        // the matches (instead of evaluating the conditions a second time for the total).
+        // Conditions, or a custom-column sort of id sets: read the matching records once for their sort keys, then
+        // project only the page and count the records read (not the conditions a second time, and not the sets'
+        // ids: one held by the search texts may name a record deleted a moment ago).
         sql.push_str(&format!(
             "\nLET $matched = (SELECT id{keys}{extra} FROM {source}{filter} ORDER BY {order});\n\
              SELECT {projection}{extra} FROM array::slice($matched.id, $start, $start + $limit) ORDER BY {order};\n\
@@ -1140,6 +1136,64 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(results.pop(), Some(json!(2)), "both contacts match 'ali'");
+    }
+
+    /// The held texts can name a record that is no longer stored (a search that took its matches just before a
+    /// delete committed, or between the commit and the actor's update of its texts): it is in no page and in no
+    /// total, in every order.
+    #[tokio::test]
+    async fn a_held_match_whose_record_is_gone_counts_in_no_total() {
+        let db = tenant_db().await;
+        let column = Column {
+            id: uuid::Uuid::new_v4().to_string(),
+            label: "Rank".into(),
+            entity_type: Entity::Contact,
+            kind: ColumnType::Plain,
+            options: None,
+        };
+        let mut text = crate::crm::text_index::TextIndexes::default();
+        let stored: Vec<String> = (0..2).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        for (i, id) in stored.iter().enumerate() {
+            crate::store::run(
+                &db,
+                "CREATE type::record('contact', $id) SET firstName = 'Quill', customFields = $custom;",
+                json!({"id": id, "custom": {column.id.clone(): format!("r{i}")}}),
+            )
+            .await
+            .unwrap();
+            text.upsert(Entity::Contact, id, "quill".into());
+        }
+        text.upsert(Entity::Contact, &uuid::Uuid::new_v4().to_string(), "quill".into());
+        let held = Matches::of(&text, &[Entity::Contact], "quill");
+        for sort in [
+            json!(null),
+            json!({"field": "name", "direction": "desc"}),
+            json!({"field": column.id, "direction": "asc"}),
+        ] {
+            let input: QueryInput =
+                serde_json::from_value(json!({"searchTerm": "quill", "sortDescriptor": sort})).unwrap();
+            let compiled = compile(
+                Entity::Contact,
+                &input,
+                std::slice::from_ref(&column),
+                &admin(),
+                Scope::All,
+                true,
+                Some(&held),
+            )
+            .unwrap();
+            let mut results = crate::store::run(&db, &compiled.sql, Value::Object(compiled.vars.clone()))
+                .await
+                .unwrap();
+            let total = results.pop().unwrap();
+            let page = results.pop().unwrap();
+            assert_eq!(
+                (page.as_array().map(Vec::len), total),
+                (Some(2), json!(2)),
+                "sort {sort}: {}",
+                compiled.sql
+            );
+        }
     }
 
     /// A store written by an older version loses its full-text indexes and their analyzer with the index set.
