@@ -83,8 +83,7 @@ pub struct ErrorBody {
     pub message: String,
     /// What to do about it.
     pub hint: String,
-    /// Field-level problems (validation errors only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Field-level problems, each with its path; empty when the error is not about fields.
     pub details: Vec<ErrorDetail>,
 }
 

@@ -86,6 +86,13 @@ fn parse(request: &NewKeyRequest) -> AdminResult<(String, Option<DateTime<Utc>>)
     let expires_at = match request.expires_in_days {
         None => None,
         Some(days @ 1..=MAX_EXPIRY_DAYS) => Some(Utc::now() + Duration::days(i64::from(days))),
+        Some(0) => {
+            details.push(detail(
+                "expiresInDays",
+                "API key expiration must be at least 1 day (use 1 to 365)",
+            ));
+            None
+        }
         Some(_) => {
             details.push(detail(
                 "expiresInDays",

@@ -9,6 +9,9 @@ use crate::domain::access::perm;
 use crate::domain::{Action, Permission, Resource, User, UserStatus};
 use crate::store::{StoreError, control};
 
+/// The longest role description, in characters.
+const MAX_DESCRIPTION: usize = 1_000;
+
 /// A custom role as edited: name, description and per-resource access (the reference's role editor).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -136,11 +139,14 @@ impl Admin {
         let mut problems = Vec::new();
         let name = input.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            problems.push(detail("name", "Name must be at least 1 character"));
+            problems.push(detail("name", "Name must be 1 to 100 characters"));
         }
         let description = input.description.trim();
-        if description.is_empty() {
-            problems.push(detail("description", "Description must be at least 1 character"));
+        if description.is_empty() || description.chars().count() > MAX_DESCRIPTION {
+            problems.push(detail(
+                "description",
+                &format!("Description must be 1 to {MAX_DESCRIPTION} characters"),
+            ));
         }
         let granted = permissions(&input.permissions).unwrap_or_else(|p| {
             problems.extend(p);

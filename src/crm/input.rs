@@ -8,6 +8,14 @@ use super::notes;
 use super::spec::Relation;
 use crate::error::ErrorDetail;
 
+/// The largest service amount. With [`MAX_QUANTITY`], a deal's totals (amount × quantity, summed over its lines)
+/// stay finite numbers: without the bounds, `1e308 × 2` was stored as infinity and answered as `null`.
+const MAX_AMOUNT: f64 = 1e15;
+const MAX_AMOUNT_MESSAGE: &str = "must be at most 1000000000000000 (10^15)";
+/// The largest quantity of a deal's service line.
+const MAX_QUANTITY: f64 = 1e9;
+const MAX_QUANTITY_MESSAGE: &str = "must be at most 1000000000 (10^9)";
+
 /// Create or update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -192,6 +200,7 @@ impl Parser<'_> {
             };
             match quantity {
                 Some(q) if q < 0.0 => self.fail(&format!("{at}.quantity"), "must be 0 or more"),
+                Some(q) if q > MAX_QUANTITY => self.fail(&format!("{at}.quantity"), MAX_QUANTITY_MESSAGE),
                 Some(q) => {
                     let id = id.to_string();
                     match lines.iter_mut().find(|(s, _)| *s == id) {
@@ -402,9 +411,10 @@ pub fn parse_item(
                     None if create => p.fail("amount", "is required"),
                     None => {}
                     Some(value) => match p.number("amount", value) {
-                        Some(amount) if amount > 0.0 => {
+                        Some(amount) if amount > 0.0 && amount <= MAX_AMOUNT => {
                             set.insert("amount".into(), json!(amount));
                         }
+                        Some(amount) if amount > 0.0 => p.fail("amount", MAX_AMOUNT_MESSAGE),
                         Some(_) => p.fail("amount", "must be greater than 0"),
                         None => {}
                     },

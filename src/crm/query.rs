@@ -235,17 +235,19 @@ impl Builder<'_> {
         let values = match &filter.value {
             None | Some(Value::Null) => None,
             Some(Value::Array(items)) => {
-                let mut ids = Vec::with_capacity(items.len());
+                // (path, id), a repeated id only at its first place.
+                let mut ids: Vec<(String, String)> = Vec::with_capacity(items.len());
                 for (j, item) in items.iter().enumerate() {
                     match item.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()) {
-                        Some(id) => ids.push(id.to_string()),
+                        Some(id) if ids.iter().any(|(_, seen)| *seen == id.to_string()) => {}
+                        Some(id) => ids.push((format!("{path}[{j}]"), id.to_string())),
                         None => self.fail(format!("{path}[{j}]"), "must be a UUID"),
                     }
                 }
                 Some(ids)
             }
             Some(Value::String(one)) => match uuid::Uuid::parse_str(one) {
-                Ok(id) => Some(vec![id.to_string()]),
+                Ok(id) => Some(vec![(path.clone(), id.to_string())]),
                 Err(_) => {
                     self.fail(path.clone(), "must be an array of UUIDs");
                     return;
@@ -262,12 +264,8 @@ impl Builder<'_> {
             None if op == "hasNone" => self.conditions.push(format!("count({}) = 0", relation.path())),
             None => self.fail(path, format!("the '{op}' operator needs an array of ids")),
             Some(ids) if ids.is_empty() => {}
-            Some(ids) => {
-                let pairs = ids
-                    .iter()
-                    .enumerate()
-                    .map(|(j, id)| (format!("{path}[{j}]"), id.clone()))
-                    .collect();
+            Some(pairs) => {
+                let ids: Vec<String> = pairs.iter().map(|(_, id)| id.clone()).collect();
                 self.checks.push(IdCheck {
                     target: relation.target,
                     ids: pairs,
@@ -485,13 +483,25 @@ impl Builder<'_> {
                 let Some(values) = self.values(index, filter, |_| true, "") else {
                     return;
                 };
-                let v = self.bind(json!(values[0]));
+                // Addresses are stored trimmed and lowercased (`input.rs`), so the value is too.
+                let v = self.bind(json!(values[0].to_lowercase()));
                 self.conditions.push(format!("{v} IN emails"));
             }
         }
     }
 
     fn filter(&mut self, index: usize, filter: &Filter) {
+        if let Some(Value::Array(values)) = &filter.value
+            && values.len() > MAX_FILTER_VALUES
+        {
+            return self.fail(
+                format!("filters[{index}].value"),
+                format!(
+                    "At most {MAX_FILTER_VALUES} values per filter ({} given).",
+                    values.len()
+                ),
+            );
+        }
         let allowed = filterable_fields(self.entity, self.columns, self.access);
         let Some(field) = allowed.iter().find(|f| f.field == filter.field) else {
             return self.unknown_field(index);
@@ -585,6 +595,11 @@ fn search_text(fields: &[&str]) -> String {
     )
 }
 
+/// The most filters one search takes.
+pub const MAX_FILTERS: usize = 50;
+/// The most values one filter takes (ids of a relationship filter, options of `in` / `notIn`).
+pub const MAX_FILTER_VALUES: usize = 100;
+
 const DATE_MESSAGE: &str = "The date value is invalid. Must be in ISO 8601 date format (e.g., 2024-01-15) or ISO 8601 datetime format (e.g., 2024-01-15T00:00:00Z).";
 
 /// Validates and compiles a search. Errors list every problem with its path.
@@ -619,8 +634,20 @@ pub fn compile(
             Page { page: 1, page_size: 25 }
         }
     };
-    for (index, filter) in input.filters.iter().enumerate() {
-        b.filter(index, filter);
+    if input.filters.len() > MAX_FILTERS {
+        // Each filter is one more operand of the query's `AND` chain: the engine's parser refuses ~150 and the stack
+        // of a debug build overflowed at 71.
+        b.fail(
+            "filters".into(),
+            format!(
+                "At most {MAX_FILTERS} filters per search ({} given).",
+                input.filters.len()
+            ),
+        );
+    } else {
+        for (index, filter) in input.filters.iter().enumerate() {
+            b.filter(index, filter);
+        }
     }
     if let Some(term) = input.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         b.search(term);
@@ -642,9 +669,17 @@ pub fn compile(
     let source = match b.sets.as_slice() {
         [] => entity.table().to_owned(),
         [one] => one.clone(),
-        [first, rest @ ..] => rest
-            .iter()
-            .fold(first.clone(), |acc, s| format!("array::intersect({acc}, {s})")),
+        [first, rest @ ..] => {
+            // One `LET` per intersection: nested `array::intersect` calls, one level per set, passed the engine's
+            // query recursion limit at ~50 sets.
+            let mut acc = first.clone();
+            for set in rest {
+                let next = format!("s{}", b.lets.len());
+                b.lets.push(format!("LET ${next} = array::intersect({acc}, {set});"));
+                acc = format!("${next}");
+            }
+            acc
+        }
     };
     let filter = if unfiltered {
         // Lets the engine stop after `start + limit` index entries (see schema/tenant/050_listing.surql).
@@ -1279,7 +1314,7 @@ mod tests {
             compiled
                 .vars
                 .values()
-                .any(|v| v.as_str().is_some_and(|s| s.contains("REMOVE TABLE")))
+                .any(|v| v.as_str().is_some_and(|s| s.to_uppercase().contains("REMOVE TABLE")))
         );
     }
 }

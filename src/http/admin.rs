@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use serde_json::json;
 
 use super::AppState;
-use super::errors::parse_id;
+use super::errors::{OptionalJson, parse_id};
 use crate::admin::{NewCompanyRequest, NewKeyRequest, NewUserRequest};
 use crate::error::{ApiError, Code};
 
@@ -141,10 +141,10 @@ async fn create_user(
 async fn create_key(
     app: web::Data<AppState>,
     id: web::Path<String>,
-    body: Option<web::Json<NewKeyRequest>>,
+    body: OptionalJson<NewKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "user")?;
-    let request = body.map(web::Json::into_inner).unwrap_or_default();
+    let request = body.or_default();
     Ok(HttpResponse::Created().json(app.admin.create_key(&id, &request).await?))
 }
 

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde_json::json;
 
-use super::errors::parse_id;
+use super::errors::{OptionalJson, parse_id};
 use super::policy::require;
 use super::{AppState, Authenticated};
 use crate::admin::NewKeyRequest;
@@ -38,10 +38,10 @@ async fn list(app: web::Data<AppState>, Authenticated(caller): Authenticated) ->
 async fn create(
     app: web::Data<AppState>,
     Authenticated(caller): Authenticated,
-    body: Option<web::Json<NewKeyRequest>>,
+    body: OptionalJson<NewKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&[perm(Resource::Api, Action::Create)]))?;
-    let request = body.map(web::Json::into_inner).unwrap_or_default();
+    let request = body.or_default();
     Ok(HttpResponse::Created().json(app.admin.create_key(&caller.user.id, &request).await?))
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::errors::parse_id;
+use super::errors::{OptionalJson, parse_id};
 use super::{AppState, Authenticated};
 use crate::crm::Entity;
 use crate::crm::input::Nulls;
@@ -143,9 +143,9 @@ macro_rules! entity_routes {
             async fn search(
                 app: web::Data<AppState>,
                 caller: Authenticated,
-                body: Option<web::Json<QueryInput>>,
+                body: super::OptionalJson<QueryInput>,
             ) -> Result<HttpResponse, ApiError> {
-                super::search(&app, ENTITY, caller, body.map(web::Json::into_inner).unwrap_or_default()).await
+                super::search(&app, ENTITY, caller, body.or_default()).await
             }
 
             #[utoipa::path(

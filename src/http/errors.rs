@@ -67,3 +67,38 @@ pub fn parse_id(raw: &str, what: &str) -> Result<String, ApiError> {
         .map(|u| u.to_string())
         .map_err(|_| ApiError::new(Code::InvalidPath, format!("`{raw}` is not a valid {what} id (a UUID).")))
 }
+
+/// An optional JSON body: no body at all (no `Content-Length` and no `Transfer-Encoding`, or a length of 0) is
+/// `None`; any body sent is read as [`web::Json`] would, with the same coded errors. actix's `Option<Json<T>>` would
+/// turn a body that fails to parse into `None`, so a misspelt field silently meant "no body".
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T> OptionalJson<T> {
+    /// The body, or `T::default()` when none was sent.
+    pub fn or_default(self) -> T
+    where
+        T: Default,
+    {
+        self.0.unwrap_or_default()
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = futures::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+        let headers = req.headers();
+        let length = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::trim);
+        let empty = match length {
+            Some(length) => length == "0",
+            None => !headers.contains_key(TRANSFER_ENCODING),
+        };
+        if empty {
+            return Box::pin(std::future::ready(Ok(Self(None))));
+        }
+        let body = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(Self(Some(body.await?.into_inner()))) })
+    }
+}

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::errors::parse_id;
+use super::errors::{OptionalJson, parse_id};
 use super::policy::{read_scope, require};
 use super::{AppState, Authenticated};
 use crate::admin::roles::{RoleInput, UserAccess};
@@ -85,10 +85,10 @@ struct UserSearch {
 async fn search_users(
     app: web::Data<AppState>,
     Authenticated(caller): Authenticated,
-    body: Option<web::Json<UserSearch>>,
+    body: OptionalJson<UserSearch>,
 ) -> Result<HttpResponse, ApiError> {
     let scope = read_scope(&caller, Resource::Users)?;
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body = body.or_default();
     let (page, size) = body.pagination.map_or((None, None), |p| (p.page, p.page_size));
     let page = Page::parse(page, size).map_err(|(path, message)| {
         ApiError::validation(vec![ErrorDetail {

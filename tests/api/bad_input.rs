@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_error, spawn_with};
+use crate::helpers::{assert_error, call, create, id, spawn_with};
 
 #[actix_web::test]
 async fn malformed_unknown_oversized_and_mistyped_bodies_get_coded_errors() {
@@ -146,4 +146,249 @@ async fn every_response_says_how_long_the_server_took() {
         let millis: f64 = timing.strip_prefix("app;dur=").unwrap().parse().unwrap();
         assert!(millis >= 0.0, "{path}: {timing}");
     }
+}
+
+/// The routes whose body is optional read it when one is sent: a body that does not parse is an error, not "no body"
+/// (a misspelt filter used to answer with every record, a mistyped expiry to make a key that never expires).
+#[actix_web::test]
+async fn optional_bodies_are_read_when_sent() {
+    let app = spawn_with(&[]).await;
+    let company = app.create_company("Optional").await;
+    let k = &company.key;
+    app.create_contact(k, "Ann").await;
+    let raw = |method: Method, path: &str, body: &str, content_type: &'static str| {
+        app.api(method, k, path)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+    };
+    let keys = format!("/admin/v1/users/{}/api-keys", company.user_id);
+    let cases = [
+        (
+            raw(
+                Method::POST,
+                "/api/v1/contacts/search",
+                r#"{"filters": [], "typo": 1}"#,
+                "application/json",
+            ),
+            400,
+            "invalid_json",
+        ),
+        (
+            raw(Method::POST, "/api/v1/contacts/search", "{not json", "application/json"),
+            400,
+            "invalid_json",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/contacts/search",
+                r#"{"pagination": {"pageSize": -1}}"#,
+                "application/json",
+            ),
+            400,
+            "invalid_json",
+        ),
+        (
+            raw(Method::POST, "/api/v1/contacts/search", "{}", "text/plain"),
+            415,
+            "invalid_content_type",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/users/search",
+                r#"{"typo": 1}"#,
+                "application/json",
+            ),
+            400,
+            "invalid_json",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/api-keys",
+                r#"{"name": "ci", "expiresInDays": "30"}"#,
+                "application/json",
+            ),
+            400,
+            "invalid_json",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/api-keys",
+                r#"{"expiresInDays": 0}"#,
+                "application/json",
+            ),
+            400,
+            "validation_failed",
+        ),
+        (
+            app.admin(Method::POST, &keys)
+                .header("content-type", "application/json")
+                .body(r#"{"expires": 30}"#),
+            400,
+            "invalid_json",
+        ),
+    ];
+    for (request, status, code) in cases {
+        assert_error(request.send().await.unwrap(), status, code).await;
+    }
+
+    // No body, or an empty one, is still the default.
+    for request in [
+        app.api(Method::POST, k, "/api/v1/contacts/search"),
+        app.api(Method::POST, k, "/api/v1/contacts/search")
+            .header("content-type", "application/json")
+            .body(""),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let page: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(page["pagination"]["total"], 1, "{page}");
+    }
+    let response = app.api(Method::POST, k, "/api/v1/api-keys").send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let response = app.admin(Method::POST, &keys).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+/// Searches with many filters or many values get a 400 naming the limit, not a crash: 71 filters overflowed the
+/// stack of the thread serving the request (the whole server aborted), ~150 made the engine's parser fail (500),
+/// and 25,000 copies of one id took seconds.
+#[actix_web::test]
+async fn searches_with_too_many_filters_or_values_get_a_coded_error() {
+    let app = spawn_with(&[]).await;
+    let company = app.create_company("Filters").await;
+    let k = &company.key;
+    let (_, period) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "contact", "type": "dateRange", "label": "Period"})),
+    )
+    .await;
+    let organization = create(&app, k, "organizations", json!({"name": "Acme"})).await;
+    let ann = create(
+        &app,
+        k,
+        "contacts",
+        json!({"firstName": "Ann", "emails": ["ann@x.example"], "organizationIds": [id(&organization)],
+               "customFieldValues": [{"columnId": period["id"], "value": "2024-01-01,2024-12-31"}]}),
+    )
+    .await;
+    app.create_contact(k, "Bob").await;
+
+    // The most filters a search takes, of the kinds that compile to the largest conditions, all of them holding.
+    let kinds = [
+        json!({"field": "emails", "operator": "isNotNull"}),
+        json!({"field": period["id"], "operator": "contains", "value": "2024-06-01"}),
+        json!({"field": "createdAt", "operator": "between", "value": ["2000-01-01", "2999-01-01"]}),
+        json!({"field": "organizationIds", "operator": "hasSome", "value": [id(&organization)]}),
+        json!({"field": "dealIds", "operator": "hasNone"}),
+    ];
+    let most: Vec<_> = kinds.iter().cycle().take(50).cloned().collect();
+    let query = json!({"filters": most, "searchTerm": "a n an nn ann x ex exam example ann@x"});
+    let (status, page) = call(&app, k, Method::POST, "/api/v1/contacts/search", Some(query)).await;
+    assert_eq!((status, page["pagination"]["total"].clone()), (200, json!(1)), "{page}");
+    assert_eq!(page["items"][0]["id"], ann["id"]);
+
+    // As many id sets as a search can have (each relationship filter with a value and each search word is one):
+    // intersected one after the other, not nested 60 deep.
+    let sets = vec![kinds[3].clone(); 50];
+    let query = json!({"filters": sets, "searchTerm": "a n an nn ann x ex exam example ann@x"});
+    let (status, page) = call(&app, k, Method::POST, "/api/v1/contacts/search", Some(query)).await;
+    assert_eq!((status, page["pagination"]["total"].clone()), (200, json!(1)), "{page}");
+
+    let one_more: Vec<_> = kinds.iter().cycle().take(51).cloned().collect();
+    let response = app
+        .api(Method::POST, k, "/api/v1/contacts/search")
+        .json(&json!({"filters": one_more}))
+        .send()
+        .await
+        .unwrap();
+    let error = assert_error(response, 400, "validation_failed").await;
+    assert_eq!(error["details"][0]["path"], "filters", "{error}");
+    assert!(
+        error["details"][0]["message"].as_str().unwrap().contains("50"),
+        "{error}"
+    );
+
+    // 100 values (here one id repeated: counted once), then 101.
+    let ids = |n: usize| vec![id(&organization); n];
+    let (status, page) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/contacts/search",
+        Some(json!({"filters": [{"field": "organizationIds", "operator": "in", "value": ids(100)}]})),
+    )
+    .await;
+    assert_eq!((status, page["pagination"]["total"].clone()), (200, json!(1)), "{page}");
+    let response = app
+        .api(Method::POST, k, "/api/v1/contacts/search")
+        .json(&json!({"filters": [{"field": "organizationIds", "operator": "in", "value": ids(101)}]}))
+        .send()
+        .await
+        .unwrap();
+    let error = assert_error(response, 400, "validation_failed").await;
+    assert_eq!(error["details"][0]["path"], "filters[0].value", "{error}");
+
+    // A repeated id is checked once, and a missing one is named at its own place in the list.
+    let ghost = uuid::Uuid::new_v4().to_string();
+    let (status, error) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/contacts/search",
+        Some(json!({"filters": [{"field": "organizationIds", "operator": "in",
+                                 "value": [id(&organization), id(&organization), ghost]}]})),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["details"][0]["path"], "filters[0].value[2]", "{error}");
+}
+
+/// Amounts and quantities are bounded so that a deal's totals stay numbers: `1e308 × 2` was stored as infinity and
+/// answered as `null`.
+#[actix_web::test]
+async fn amounts_and_quantities_too_large_for_a_total_are_refused() {
+    let app = spawn_with(&[]).await;
+    let company = app.create_company("Totals").await;
+    let k = &company.key;
+    let (status, error) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/services",
+        Some(json!({"name": "Huge", "amount": 1e308})),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["details"][0]["path"].as_str().unwrap().ends_with("amount"),
+        "{error}"
+    );
+    let largest = create(&app, k, "services", json!({"name": "Largest", "amount": 1e15})).await;
+    let (status, error) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/deals",
+        Some(json!({"name": "D", "services": [{"serviceId": id(&largest), "quantity": 1e10}]})),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    let path = error["details"][0]["path"].as_str().unwrap();
+    assert!(path.ends_with("services[0].quantity"), "{error}");
+    let deal = create(
+        &app,
+        k,
+        "deals",
+        json!({"name": "D", "services": [{"serviceId": id(&largest), "quantity": 1e9}]}),
+    )
+    .await;
+    assert_eq!(deal["totalValue"].as_f64(), Some(1e24), "{deal}");
+    assert_eq!(deal["totalQuantity"].as_f64(), Some(1e9), "{deal}");
 }

@@ -179,7 +179,7 @@ async fn built_in_fields_filter_by_date_email_and_assignee() {
             &app,
             k,
             "contacts",
-            json!({"firstName": "Ann", "emails": ["ann@x.example"], "userIds": [c.user_id]}),
+            json!({"firstName": "Ann", "emails": [" Ann@X.example"], "userIds": [c.user_id]}),
         )
         .await;
         let bob = create(&app, k, "contacts", json!({"firstName": "Bob"})).await;
@@ -192,6 +192,18 @@ async fn built_in_fields_filter_by_date_email_and_assignee() {
                 k,
                 "contacts",
                 json!([{"field": "emails", "operator": "equals", "value": "ann@x.example"}])
+            )
+            .await,
+            vec![id(&ann)]
+        );
+        // Addresses are stored trimmed and lowercased; the filter finds one as it was sent.
+        assert_eq!(ann["emails"], json!(["ann@x.example"]));
+        assert_eq!(
+            matching(
+                &app,
+                k,
+                "contacts",
+                json!([{"field": "emails", "operator": "equals", "value": " Ann@X.example"}])
             )
             .await,
             vec![id(&ann)]

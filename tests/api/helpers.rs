@@ -203,6 +203,7 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert_eq!(body["code"], code, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     assert!(body["hint"].as_str().is_some_and(|h| !h.is_empty()), "{body}");
+    assert!(body["details"].is_array(), "every error body has `details`: {body}");
     body
 }
 
