@@ -7,11 +7,40 @@ use utoipa::ToSchema;
 use super::{Admin, AdminError, AdminResult, detail};
 use crate::crm::custom::{CURRENCIES, is_link};
 use crate::domain::User;
+use crate::error::ErrorDetail;
 use crate::store::control;
 
-/// ISO 3166 alpha-2 codes accepted as countries (lowercase).
+/// The countries a profile takes: the reference's list (`update_company` / `update_my_profile` schemas), lowercase
+/// ISO 3166 alpha-2, sorted.
+pub const COUNTRIES: [&str; 194] = [
+    "ad", "ae", "af", "ag", "al", "am", "ao", "ar", "at", "au", "az", "ba", "bb", "bd", "be", "bf", "bg", "bh", "bi",
+    "bj", "bn", "bo", "br", "bs", "bt", "bw", "by", "bz", "ca", "cd", "cf", "cg", "ch", "ci", "cl", "cm", "cn", "co",
+    "cr", "cu", "cv", "cy", "cz", "de", "dj", "dk", "dm", "do", "dz", "ec", "ee", "eg", "er", "es", "et", "fi", "fj",
+    "fm", "fr", "ga", "gb", "gd", "ge", "gh", "gm", "gn", "gq", "gr", "gt", "gw", "gy", "hn", "hr", "ht", "hu", "id",
+    "ie", "il", "in", "iq", "ir", "is", "it", "jm", "jo", "jp", "ke", "kg", "kh", "ki", "km", "kn", "kp", "kr", "kw",
+    "kz", "la", "lb", "lc", "li", "lk", "lr", "ls", "lt", "lu", "lv", "ly", "ma", "mc", "md", "me", "mg", "mh", "mk",
+    "ml", "mm", "mn", "mr", "mt", "mu", "mv", "mw", "mx", "my", "mz", "na", "ne", "ng", "ni", "nl", "no", "np", "nr",
+    "nz", "om", "pa", "pe", "pg", "ph", "pk", "pl", "pt", "pw", "py", "qa", "ro", "rs", "ru", "rw", "sa", "sb", "sc",
+    "sd", "se", "sg", "si", "sk", "sl", "sm", "sn", "so", "sr", "ss", "st", "sv", "sy", "sz", "td", "tg", "th", "tj",
+    "tl", "tm", "tn", "to", "tr", "tt", "tv", "tz", "ua", "ug", "us", "uy", "uz", "va", "vc", "ve", "vn", "vu", "ws",
+    "ye", "za", "zm", "zw",
+];
+
 fn is_country(code: &str) -> bool {
-    code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase())
+    COUNTRIES.binary_search(&code).is_ok()
+}
+
+/// The longest street, city or postal code, in characters.
+const MAX_ADDRESS: usize = 200;
+/// The longest first or last name of a user, in characters (as when an administrator adds the user).
+const MAX_NAME: usize = 100;
+
+/// A required text of at most `max` characters (after trimming).
+fn bounded(problems: &mut Vec<ErrorDetail>, field: &str, value: &str, max: usize) {
+    let length = value.trim().chars().count();
+    if length == 0 || length > max {
+        problems.push(detail(field, &format!("must be 1 to {max} characters")));
+    }
 }
 
 /// The company profile as edited by its users.
@@ -43,15 +72,15 @@ impl Admin {
     /// Updates the company profile.
     pub async fn update_company_profile(&self, company_id: &str, profile: &CompanyProfile) -> AdminResult<Value> {
         let mut problems = Vec::new();
+        if let Err(message) = crate::domain::company::parse_name(&profile.name) {
+            problems.push(detail("name", message));
+        }
         for (field, value) in [
-            ("name", &profile.name),
             ("street", &profile.street),
             ("city", &profile.city),
             ("postalCode", &profile.postal_code),
         ] {
-            if value.trim().is_empty() {
-                problems.push(detail(field, "must be at least 1 character"));
-            }
+            bounded(&mut problems, field, value, MAX_ADDRESS);
         }
         if !is_country(&profile.country) {
             problems.push(detail("country", "must be a lowercase ISO 3166 alpha-2 code, e.g. de"));
@@ -85,12 +114,8 @@ impl Admin {
         avatar: Option<&str>,
     ) -> AdminResult<User> {
         let mut problems = Vec::new();
-        if first.trim().is_empty() {
-            problems.push(detail("firstName", "must be at least 1 character"));
-        }
-        if last.trim().is_empty() {
-            problems.push(detail("lastName", "must be at least 1 character"));
-        }
+        bounded(&mut problems, "firstName", first, MAX_NAME);
+        bounded(&mut problems, "lastName", last, MAX_NAME);
         if !is_country(country) {
             problems.push(detail("country", "must be a lowercase ISO 3166 alpha-2 code, e.g. de"));
         }

@@ -173,10 +173,8 @@ impl Column {
         let value = raw.trim();
         let parts = |v: &str| -> Vec<String> {
             if self.allow_multiple() {
-                v.split(',')
-                    .map(|p| p.trim().to_owned())
-                    .filter(|p| !p.is_empty())
-                    .collect()
+                // Every part is checked: an empty one (`a@b.example,`) is not a value.
+                v.split(',').map(|p| p.trim().to_owned()).collect()
             } else {
                 vec![v.to_owned()]
             }
@@ -399,11 +397,20 @@ pub fn check_options(
     }
 }
 
+/// The most options of a single-select column.
+const MAX_OPTIONS: usize = 1_000;
+
 fn check_select_options(options: Option<&Value>, previous: Option<&Value>) -> Result<Option<Value>, (String, String)> {
     let items = options.and_then(|o| o.get("options")).and_then(Value::as_array);
     let Some(items) = items.filter(|i| !i.is_empty()) else {
         return Err(("options.options".into(), "must hold at least one option".into()));
     };
+    if items.len() > MAX_OPTIONS {
+        return Err((
+            "options.options".into(),
+            format!("must hold at most {MAX_OPTIONS} options ({} given)", items.len()),
+        ));
+    }
     let known: Vec<&str> = previous
         .and_then(|p| p.get("options"))
         .and_then(Value::as_array)
@@ -420,12 +427,15 @@ fn check_select_options(options: Option<&Value>, previous: Option<&Value>) -> Re
         if label.is_empty() {
             return Err((at("label"), "must not be empty".into()));
         }
-        let color = item.get("color").and_then(Value::as_str).unwrap_or("default");
-        if !CHIP_COLORS.contains(&color) {
-            return Err((at("color"), format!("must be one of: {}", CHIP_COLORS.join(", "))));
-        }
-        let value = match item.get("value").and_then(Value::as_str) {
-            Some(v) if known.contains(&v) => v.to_owned(),
+        // An absent (or null) property takes its default; one of the wrong type is an error, not the default.
+        let given = |f: &str| item.get(f).filter(|v| !v.is_null());
+        let color = match given("color") {
+            None => "default",
+            Some(Value::String(c)) if CHIP_COLORS.contains(&c.as_str()) => c.as_str(),
+            Some(_) => return Err((at("color"), format!("must be one of: {}", CHIP_COLORS.join(", ")))),
+        };
+        let value = match given("value") {
+            Some(Value::String(v)) if known.contains(&v.as_str()) => v.clone(),
             Some(v) => {
                 return Err((
                     at("value"),
@@ -434,8 +444,20 @@ fn check_select_options(options: Option<&Value>, previous: Option<&Value>) -> Re
             }
             None => uuid::Uuid::new_v4().to_string(),
         };
-        let is_default = item.get("isDefault").and_then(Value::as_bool).unwrap_or(false);
-        let index = item.get("index").and_then(Value::as_u64).unwrap_or(i as u64);
+        let is_default = match given("isDefault") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err((at("isDefault"), "must be true or false".into())),
+        };
+        if is_default && out.iter().any(|o: &Value| o["isDefault"] == Value::Bool(true)) {
+            return Err((at("isDefault"), "only one option can be the default".into()));
+        }
+        let index = match given("index") {
+            None => i as u64,
+            Some(n) => n
+                .as_u64()
+                .ok_or_else(|| (at("index"), "must be a whole number, 0 or more".to_owned()))?,
+        };
         out.push(json!({"value": value, "label": label, "color": color, "isDefault": is_default, "index": index}));
     }
     Ok(Some(json!({"options": out})))
@@ -465,6 +487,9 @@ mod tests {
             (ColumnType::Email, single.clone(), "a@b.example", true),
             (ColumnType::Email, single.clone(), "a@b.example, c@d.example", false),
             (ColumnType::Email, multi.clone(), "a@b.example, c@d.example", true),
+            (ColumnType::Email, multi.clone(), "a@b.example,", false),
+            (ColumnType::Phone, multi.clone(), "+491234567890,,+491234567891", false),
+            (ColumnType::Phone, multi.clone(), ",", false),
             (ColumnType::Phone, single.clone(), "+491234567890", true),
             (ColumnType::Phone, single.clone(), "0049123", false),
             (ColumnType::Link, single.clone(), "https://example.com", true),
@@ -538,5 +563,38 @@ mod tests {
         assert!(check_options(ColumnType::Email, Some(&json!({"color": "info"})), None).is_err());
         assert!(check_options(ColumnType::Plain, Some(&json!({"x": 1})), None).is_err());
         assert!(check_options(ColumnType::Date, Some(&json!({"displayFormat": "relative"})), None).is_ok());
+    }
+
+    /// A select option's property of the wrong type is an error at its path, not silently its default.
+    #[test]
+    fn select_option_properties_of_the_wrong_type_are_refused() {
+        let select = |option: Value| check_options(ColumnType::SingleSelect, Some(&json!({"options": [option]})), None);
+        let defaults = select(json!({"label": "A", "color": null, "isDefault": null, "index": null}))
+            .unwrap()
+            .unwrap();
+        let option = &defaults["options"][0];
+        assert_eq!(
+            (&option["color"], &option["isDefault"], &option["index"]),
+            (&json!("default"), &json!(false), &json!(0)),
+            "{option}"
+        );
+        for (option, path) in [
+            (json!({"label": "A", "color": {"x": 1}}), "options.options[0].color"),
+            (
+                json!({"label": "A", "isDefault": "zzz"}),
+                "options.options[0].isDefault",
+            ),
+            (json!({"label": "A", "index": [1]}), "options.options[0].index"),
+            (json!({"label": "A", "index": -1}), "options.options[0].index"),
+            (json!({"label": "A", "value": 5}), "options.options[0].value"),
+        ] {
+            assert_eq!(select(option.clone()).unwrap_err().0, path, "{option}");
+        }
+        let two_defaults = json!({"options": [{"label": "A", "isDefault": true}, {"label": "B", "isDefault": true}]});
+        let error = check_options(ColumnType::SingleSelect, Some(&two_defaults), None).unwrap_err();
+        assert_eq!(error.0, "options.options[1].isDefault");
+        let many: Vec<Value> = (0..=MAX_OPTIONS).map(|i| json!({"label": format!("o{i}")})).collect();
+        let error = check_options(ColumnType::SingleSelect, Some(&json!({"options": many})), None).unwrap_err();
+        assert_eq!(error.0, "options.options");
     }
 }

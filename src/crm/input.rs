@@ -12,6 +12,8 @@ use crate::error::ErrorDetail;
 /// stay finite numbers: without the bounds, `1e308 × 2` was stored as infinity and answered as `null`.
 const MAX_AMOUNT: f64 = 1e15;
 const MAX_AMOUNT_MESSAGE: &str = "must be at most 1000000000000000 (10^15)";
+/// The most email addresses of one contact.
+const MAX_EMAILS: usize = 100;
 /// The largest quantity of a deal's service line.
 const MAX_QUANTITY: f64 = 1e9;
 const MAX_QUANTITY_MESSAGE: &str = "must be at most 1000000000 (10^9)";
@@ -385,6 +387,9 @@ pub fn parse_item(
             match obj.get("emails") {
                 // `null` leaves the emails as they are (the reference's rule); `[]` clears them.
                 None | Some(Value::Null) => {}
+                Some(Value::Array(items)) if items.len() > MAX_EMAILS => {
+                    p.fail("emails", format!("must hold at most {MAX_EMAILS} addresses"));
+                }
                 Some(Value::Array(items)) => {
                     let mut emails: Vec<String> = Vec::new();
                     for (j, item) in items.iter().enumerate() {

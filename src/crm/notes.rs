@@ -57,6 +57,9 @@ pub fn from_tiptap(doc: &Value) -> Result<Option<String>, &'static str> {
     let options = pulldown_cmark::Options::ENABLE_STRIKETHROUGH | pulldown_cmark::Options::ENABLE_TASKLISTS;
     pulldown_cmark_to_cmark::cmark(events, &mut out, options).map_err(|_| INVALID)?;
     let out = out.trim().to_owned();
+    if out.chars().count() > MAX_MARKDOWN {
+        return Err(TOO_LONG);
+    }
     Ok(if out.is_empty() { None } else { Some(out) })
 }
 
@@ -90,8 +93,21 @@ fn wrap<'a>(
             Inner::Inline => inline(child, events)?,
         }
     }
+    if let Inner::Inline = inner {
+        drop_trailing_space(events);
+    }
     events.push(Event::End(end));
     Ok(())
+}
+
+/// Removes the whitespace-only texts that end a line: markdown drops them anyway, and the writer fails on one that
+/// follows a closing mark (`**here** ` at the end of a paragraph).
+fn drop_trailing_space(events: &mut Vec<Event<'_>>) {
+    while let Some(Event::Text(text)) = events.last()
+        && text.trim().is_empty()
+    {
+        events.pop();
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -149,6 +165,7 @@ fn block<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stati
                     for text in children(child)? {
                         inline(text, events)?;
                     }
+                    drop_trailing_space(events);
                 } else {
                     block(child, events)?;
                 }
@@ -184,6 +201,7 @@ fn block<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stati
 fn inline<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'static str> {
     match kind(node)? {
         "hardBreak" => {
+            drop_trailing_space(events);
             events.push(Event::HardBreak);
             Ok(())
         }
@@ -194,6 +212,25 @@ fn inline<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stat
                 Some(Value::Array(marks)) => marks.as_slice(),
                 Some(_) => return Err(INVALID),
             };
+            // Whitespace at the edges of a marked text goes outside its marks, as Tiptap's own markdown writer does:
+            // `**world **` is not emphasis in CommonMark, and the writer could only escape its way around it
+            // (`Hell&#111;**&#32;world**`). Whitespace alone loses its marks.
+            let core = text.trim();
+            let wrapped = marks
+                .iter()
+                .any(|m| m.get("type").and_then(Value::as_str) != Some("code"));
+            let (before, text, after) = if !wrapped {
+                ("", text, "")
+            } else if core.is_empty() {
+                events.push(Event::Text(CowStr::from(text)));
+                return Ok(());
+            } else {
+                let start = text.len() - text.trim_start().len();
+                (&text[..start], core, &text[start + core.len()..])
+            };
+            if !before.is_empty() {
+                events.push(Event::Text(CowStr::from(before)));
+            }
             let mut closing = Vec::new();
             let mut code = false;
             for mark in marks {
@@ -227,6 +264,9 @@ fn inline<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stat
                 Event::Text(CowStr::from(text))
             });
             events.extend(closing.into_iter().rev().map(Event::End));
+            if !after.is_empty() {
+                events.push(Event::Text(CowStr::from(after)));
+            }
             Ok(())
         }
         _ => Err(INVALID),
@@ -274,6 +314,64 @@ mod tests {
         );
         assert!(markdown.contains("* one"), "{markdown}");
         assert!(markdown.contains("```sh\nls\n```"), "{markdown}");
+    }
+
+    /// Tiptap puts the spaces between words inside marked texts all the time (`Hello ` + bold `world ` + `!`).
+    #[test]
+    fn whitespace_at_the_edges_of_marks_goes_outside_them() {
+        let text = |text: &str, marks: Value| json!({"type": "text", "text": text, "marks": marks});
+        let bold = json!([{"type": "bold"}]);
+        let italic = json!([{"type": "italic"}]);
+        let cases = [
+            (
+                vec![
+                    text("Hello ", json!(null)),
+                    text("world ", bold.clone()),
+                    text("!", json!(null)),
+                ],
+                "Hello **world** !",
+            ),
+            (
+                vec![text("Hello", json!(null)), text(" world", bold.clone())],
+                "Hello **world**",
+            ),
+            (
+                vec![
+                    text("end", bold.clone()),
+                    text(" ", json!(null)),
+                    json!({"type": "hardBreak"}),
+                    text("next", json!(null)),
+                ],
+                "**end**  \nnext",
+            ),
+            (
+                vec![
+                    text("a", json!(null)),
+                    text(" ", italic.clone()),
+                    text("b", json!(null)),
+                ],
+                "a b",
+            ),
+            (
+                vec![
+                    text("see", json!(null)),
+                    text("  here ", json!([{"type": "bold"}, {"type": "italic"}])),
+                ],
+                "see  **_here_**",
+            ),
+        ];
+        for (content, expected) in cases {
+            let markdown = parse(&doc(json!([{"type": "paragraph", "content": content}]))).expect(expected);
+            assert_eq!(markdown.as_deref(), Some(expected));
+        }
+    }
+
+    /// A document's markdown has the limit of markdown sent as such.
+    #[test]
+    fn a_document_longer_than_the_markdown_limit_is_refused() {
+        let long =
+            doc(json!([{"type": "paragraph", "content": [{"type": "text", "text": "x".repeat(MAX_MARKDOWN + 1)}]}]));
+        assert_eq!(parse(&long).unwrap_err(), TOO_LONG);
     }
 
     #[test]

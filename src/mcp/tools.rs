@@ -56,7 +56,11 @@ impl From<CrmError> for Failure {
             }
             CrmError::Forbidden(message) | CrmError::NotFound(message) => Self(format!("Error: {message}")),
             CrmError::Unavailable => Self("Error: The company's worker restarted; retry the call.".into()),
-            CrmError::Store(_) => Self("Error: The server could not complete the request; retry later.".into()),
+            CrmError::Store(error) => {
+                // The client sees a fixed text; the cause goes to the log, as for a REST 500.
+                tracing::error!(error = ?crate::error::ChainDebug(&error), "internal error in a tool call");
+                Self("Error: The server could not complete the request; retry later.".into())
+            }
         }
     }
 }
@@ -64,6 +68,9 @@ impl From<CrmError> for Failure {
 impl From<crate::admin::AdminError> for Failure {
     fn from(error: crate::admin::AdminError) -> Self {
         use crate::error::ErrorCode;
+        if error.code() == crate::error::Code::Internal {
+            tracing::error!(error = ?crate::error::ChainDebug(&error), "internal error in a tool call");
+        }
         let details = error.details();
         if details.is_empty() {
             Self(format!("Error: {}", error.client_message()))
@@ -329,7 +336,8 @@ impl ToolContext<'_> {
 
     async fn get_entities(&self, tool: &str, args: &Value) -> Outcome {
         let args = object(tool, args)?;
-        let items = array(tool, args, "items", None)?;
+        // The reference sets no bound; 10,000 items took over a minute. 100, as for every batch tool.
+        let items = array(tool, args, "items", Some(100))?;
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let item = item

@@ -57,6 +57,15 @@ async fn malformed_unknown_oversized_and_mistyped_bodies_get_coded_errors() {
             400,
             "validation_failed",
         ),
+        (
+            post(
+                json!({"firstName": "A", "emails": (0..101).map(|i| format!("{i}@x.io")).collect::<Vec<_>>()})
+                    .to_string(),
+                "application/json",
+            ),
+            400,
+            "validation_failed",
+        ),
     ];
     for (request, status, code) in cases {
         assert_error(request.send().await.unwrap(), status, code).await;

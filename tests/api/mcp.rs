@@ -590,6 +590,10 @@ async fn guards_and_errors_are_tool_results_that_say_how_to_fix_the_call() {
     assert_eq!(bad_args["isError"], true);
     let bad_page = tool(&app, k, "filter_entity", json!({"entity": "contact", "pageSize": 7})).await;
     assert_eq!(bad_page["isError"], true);
+    let item = json!({"entity": "contact", "id": uuid::Uuid::new_v4().to_string()});
+    let too_many = tool(&app, k, "get_entities", json!({"items": vec![item; 101]})).await;
+    assert_eq!(too_many["isError"], true);
+    assert!(text(&too_many).contains("at most 100 items"), "{}", text(&too_many));
     let (_, unknown) = rpc(&app, k, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "launch_rockets", "arguments": {}}})).await;
     assert_eq!(unknown["error"]["code"], -32602);
 
@@ -611,6 +615,55 @@ async fn guards_and_errors_are_tool_results_that_say_how_to_fix_the_call() {
     )
     .await;
     assert_eq!(profile["structuredContent"]["message"], "Profile updated");
+
+    // Profiles out of bounds are validation errors naming the field (a 201-character company name was an internal
+    // error; a country outside the list and names of any length were stored), and change nothing.
+    let address = json!({"street": "Main 1", "city": "Berlin", "postalCode": "10115", "country": "de"});
+    let with = |extra: Value| {
+        let mut arguments = address.clone();
+        arguments
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        arguments
+    };
+    for (name, arguments, path) in [
+        ("update_company", with(json!({"name": "n".repeat(201)})), "name"),
+        (
+            "update_company",
+            with(json!({"name": "N", "city": "c".repeat(201)})),
+            "city",
+        ),
+        ("update_company", with(json!({"name": "N", "country": "xx"})), "country"),
+        (
+            "update_my_profile",
+            json!({"firstName": "f".repeat(101), "lastName": "A", "country": "de"}),
+            "firstName",
+        ),
+        (
+            "update_my_profile",
+            json!({"firstName": "Ada", "lastName": "A", "country": "xx"}),
+            "country",
+        ),
+    ] {
+        let refused = tool(&app, k, name, arguments).await;
+        assert_eq!(refused["isError"], true, "{name}: {refused}");
+        assert!(
+            text(&refused).starts_with("Validation error: ✖") && text(&refused).contains(&format!("→ at {path}")),
+            "{name}: {}",
+            text(&refused)
+        );
+    }
+    let profile = tool(&app, k, "get_company", json!({})).await;
+    assert_eq!(profile["structuredContent"]["name"], "Guards GmbH");
+    let me = tool(&app, k, "get_current_user", json!({})).await;
+    assert_eq!(
+        (
+            &me["structuredContent"]["firstName"],
+            &me["structuredContent"]["country"]
+        ),
+        (&json!("Ada"), &json!("gb"))
+    );
 }
 
 #[actix_web::test]
