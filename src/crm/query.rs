@@ -374,18 +374,23 @@ impl Builder<'_> {
 
     /// `expr <op> value` for gt/gte/lt/lte/equals/between; `datetime` casts values.
     fn compare(&mut self, expr: &str, op: &str, values: &[String], datetime: bool) {
+        if let Some(condition) = self.comparison(expr, op, values, datetime) {
+            self.conditions.push(condition);
+        }
+    }
+
+    fn comparison(&mut self, expr: &str, op: &str, values: &[String], datetime: bool) -> Option<String> {
         let cast = if datetime { "<datetime> " } else { "" };
         let bound: Vec<String> = values.iter().map(|v| self.bind(json!(v))).collect();
-        let condition = match (op, bound.as_slice()) {
+        Some(match (op, bound.as_slice()) {
             ("gt", [v]) => format!("{expr} > {cast}{v}"),
             ("gte", [v]) => format!("{expr} >= {cast}{v}"),
             ("lt", [v]) => format!("{expr} < {cast}{v}"),
             ("lte", [v]) => format!("{expr} <= {cast}{v}"),
             ("equals", [v]) => format!("{expr} = {cast}{v}"),
             ("between", [a, b]) => format!("({expr} >= {cast}{a} AND {expr} <= {cast}{b})"),
-            _ => return,
-        };
-        self.conditions.push(condition);
+            _ => return None,
+        })
     }
 
     fn custom(&mut self, index: usize, column: &Column, filter: &Filter) {
@@ -438,16 +443,22 @@ impl Builder<'_> {
                 let Some(values) = self.values(index, filter, |v| is_date(v) || is_datetime(v), DATE_MESSAGE) else {
                     return;
                 };
-                self.conditions.push(format!("{value_expr} != NONE"));
-                self.compare(&value_expr, op, &values, false);
+                // Compared as instants: the stored texts are not in time order where fractions of a second differ
+                // (`…:59Z` sorts after `…:59.500Z`), and a date is midnight UTC.
+                if let Some(condition) = self.comparison(&format!("<datetime> {value_expr}"), op, &values, true) {
+                    self.conditions.push(format!("({value_expr} != NONE AND {condition})"));
+                }
             }
             ColumnType::DateRange | ColumnType::DateTimeRange => {
                 let Some(values) = self.values(index, filter, |v| is_date(v) || is_datetime(v), DATE_MESSAGE) else {
                     return;
                 };
-                let start = format!("string::trim(string::split({value_expr}, ',')[0])");
-                let end = format!("string::trim(string::split({value_expr}, ',')[1])");
-                let bound: Vec<String> = values.iter().map(|v| self.bind(json!(v))).collect();
+                let start = format!("<datetime> string::trim(string::split({value_expr}, ',')[0])");
+                let end = format!("<datetime> string::trim(string::split({value_expr}, ',')[1])");
+                let bound: Vec<String> = values
+                    .iter()
+                    .map(|v| format!("<datetime> {}", self.bind(json!(v))))
+                    .collect();
                 let condition = match (op, bound.as_slice()) {
                     ("contains", [x]) => format!("{start} <= {x} AND {end} >= {x}"),
                     ("gt", [x]) => format!("{start} > {x}"),
@@ -791,10 +802,11 @@ fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> Ordering {
         .cloned()
     {
         let key = b.bind(json!(column.id));
-        let value = if column.kind == ColumnType::Currency {
-            format!("<float> customFields[{key}]")
-        } else {
-            format!("customFields[{key}]")
+        let value = match column.kind {
+            ColumnType::Currency => format!("<float> customFields[{key}]"),
+            // Instants, not texts (see the date filters above).
+            ColumnType::Date | ColumnType::DateTime => format!("<datetime> customFields[{key}]"),
+            _ => format!("customFields[{key}]"),
         };
         let extra = format!(
             ", (customFields[{key}] = NONE) AS sortMissing, (IF customFields[{key}] = NONE {{ NONE }} ELSE {{ {value} }}) AS sortValue"

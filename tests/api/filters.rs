@@ -478,3 +478,91 @@ async fn custom_columns_filter_with_their_operators() {
         assert_eq!(names, ["B", "A", "C"]);
     }
 }
+
+/// Date and date-time values compare and sort as instants: `…:59.5Z` is after `…:59Z` (as texts it sorts before),
+/// a date is midnight UTC, and a range's ends compare the same way.
+#[actix_web::test]
+async fn date_columns_compare_and_sort_as_instants_not_texts() {
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Instants").await;
+        let k = &c.key;
+        let at = column(
+            &app,
+            k,
+            json!({"entityType": "contact", "type": "dateTime", "label": "At"}),
+        )
+        .await;
+        let span = column(
+            &app,
+            k,
+            json!({"entityType": "contact", "type": "dateTimeRange", "label": "Span"}),
+        )
+        .await;
+        let value = |col: &Value, v: &str| json!({"columnId": col["id"], "value": v});
+        let whole = create(&app, k, "contacts", json!({"firstName": "Whole", "customFieldValues": [value(&at, "2024-01-15T09:59:59Z"), value(&span, "2024-01-15T09:59:59Z,2024-01-16T00:00:00Z")]})).await;
+        let half = create(&app, k, "contacts", json!({"firstName": "Half", "customFieldValues": [value(&at, "2024-01-15T09:59:59.5Z"), value(&span, "2024-01-15T09:59:59.5Z,2024-01-16T00:00:00Z")]})).await;
+        let micro = create(
+            &app,
+            k,
+            "contacts",
+            json!({"firstName": "Micro", "customFieldValues": [value(&at, "2024-01-15T09:59:59.500001Z")]}),
+        )
+        .await;
+        let stored = half["customFieldValues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["columnId"] == at["id"]);
+        assert_eq!(stored.unwrap()["value"], "2024-01-15T09:59:59.500Z", "{half}");
+        let f = |col: &Value, op: &str, v: Value| json!([{"field": col["id"], "operator": op, "value": v}]);
+        let checks = [
+            (
+                f(&at, "gt", json!("2024-01-15T09:59:59Z")),
+                sorted(vec![id(&half), id(&micro)]),
+            ),
+            (
+                f(&at, "lte", json!("2024-01-15T09:59:59.5Z")),
+                sorted(vec![id(&whole), id(&half)]),
+            ),
+            (
+                f(&at, "gte", json!("2024-01-15")),
+                sorted(vec![id(&whole), id(&half), id(&micro)]),
+            ),
+            (
+                f(&at, "lt", json!("2024-01-16")),
+                sorted(vec![id(&whole), id(&half), id(&micro)]),
+            ),
+            (f(&span, "gt", json!("2024-01-15T09:59:59Z")), vec![id(&half)]),
+            (f(&span, "contains", json!("2024-01-15T09:59:59.2Z")), vec![id(&whole)]),
+        ];
+        for (filters, expected) in checks {
+            assert_eq!(
+                matching(&app, k, "contacts", filters.clone()).await,
+                expected,
+                "{filters}"
+            );
+        }
+        for (direction, expected) in [
+            ("asc", vec![id(&whole), id(&half), id(&micro)]),
+            ("desc", vec![id(&micro), id(&half), id(&whole)]),
+        ] {
+            let page = search(
+                &app,
+                k,
+                "contacts",
+                json!({"sortDescriptor": {"field": at["id"], "direction": direction}}),
+            )
+            .await;
+            assert_eq!(ids(&page), expected, "{direction}");
+        }
+        let (status, error) = call(
+            &app,
+            k,
+            Method::POST,
+            "/api/v1/contacts",
+            Some(json!({"firstName": "Leap", "customFieldValues": [value(&at, "2016-12-31T23:59:60Z")]})),
+        )
+        .await;
+        assert_eq!(status, 400, "a leap second is not stored: {error}");
+    }
+}
