@@ -75,7 +75,28 @@ pub fn permissions(input: &Map<String, Value>) -> Result<Vec<Permission>, Vec<cr
         }
     }
     for (name, resource, reads) in resources {
+        // The settings a resource has: `canManage` (not auditLog) and `readAccess` (not company).
+        let known: &[&str] = match resource {
+            Resource::Company => &["canManage"],
+            Resource::AuditLog => &["readAccess"],
+            _ => &["canManage", "readAccess"],
+        };
+        match input.get(name) {
+            None | Some(Value::Object(_)) => {}
+            Some(_) => problems.push(detail(
+                &format!("permissions.{name}"),
+                &format!("must be an object of {}", known.join(", ")),
+            )),
+        }
         let settings = input.get(name).and_then(Value::as_object);
+        for key in settings.into_iter().flat_map(|s| s.keys()) {
+            if !known.contains(&key.as_str()) {
+                problems.push(detail(
+                    &format!("permissions.{name}.{key}"),
+                    &format!("is not a setting of {name} ({})", known.join(", ")),
+                ));
+            }
+        }
         let manage = settings.and_then(|s| s.get("canManage"));
         if resource != Resource::AuditLog {
             match (manage, flag(manage)) {

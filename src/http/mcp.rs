@@ -287,8 +287,9 @@ pub async fn handle(
     let params = message.get("params").cloned().unwrap_or(Value::Object(Map::new()));
     let header_version = header_value(&req, "mcp-protocol-version");
     let meta_version = params.pointer("/_meta").and_then(|m| m.get(META_VERSION));
-    let modern =
-        meta_version.is_some() || method == "server/discover" || header_version.is_some_and(|v| v >= MODERN_VERSION);
+    // Only the modern revision itself in the header makes a request modern: any other unknown value ("bogus",
+    // "9999-01-01") is an unsupported version below, not a modern request missing its `_meta`.
+    let modern = meta_version.is_some() || method == "server/discover" || header_version == Some(MODERN_VERSION);
     if modern {
         if let Some(response) = check_modern(&req, &id, method, &params, header_version) {
             return response;

@@ -159,6 +159,18 @@ async fn transport_errors_follow_the_spec() {
         ),
         (
             post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
+                .header("mcp-protocol-version", "bogus"),
+            400,
+            Some(-32600),
+        ),
+        (
+            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
+                .header("mcp-protocol-version", "9999-01-01"),
+            400,
+            Some(-32600),
+        ),
+        (
+            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
                 .header("origin", "http://evil.example.com"),
             403,
             Some(-32000),

@@ -123,6 +123,37 @@ async fn roles_are_managed_by_admins_and_protected() {
     assert_eq!(status, 201);
     let (status, _) = call(&app, &c.key, Method::POST, "/api/v1/roles", Some(body)).await;
     assert_eq!(status, 409, "names are unique");
+    // Settings a resource does not have, or a resource that is not an object, are named, not ignored.
+    for (permissions, path) in [
+        (
+            json!({"company": {"readAccess": "all"}}),
+            "permissions.company.readAccess",
+        ),
+        (
+            json!({"contacts": {"readAcess": "all"}}),
+            "permissions.contacts.readAcess",
+        ),
+        (
+            json!({"auditLog": {"canManage": "yes"}}),
+            "permissions.auditLog.canManage",
+        ),
+        (json!({"deals": "all"}), "permissions.deals"),
+        (json!({"planets": {}}), "permissions.planets"),
+    ] {
+        let body = json!({"name": "Odd", "description": "odd", "permissions": permissions});
+        let (status, error) = call(&app, &c.key, Method::POST, "/api/v1/roles", Some(body)).await;
+        assert_eq!((status, &error["details"][0]["path"]), (400, &json!(path)), "{error}");
+    }
+    let long = json!({"name": "n".repeat(101), "description": "d".repeat(1_001), "permissions": {}});
+    let (status, error) = call(&app, &c.key, Method::POST, "/api/v1/roles", Some(long)).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(
+        (&error["details"][0]["message"], &error["details"][1]["message"]),
+        (
+            &json!("Name must be 1 to 100 characters"),
+            &json!("Description must be 1 to 1000 characters")
+        )
+    );
     let (status, error) = call(
         &app,
         &c.key,
