@@ -30,9 +30,10 @@ fn is_country(code: &str) -> bool {
     COUNTRIES.binary_search(&code).is_ok()
 }
 
-/// The longest street, city or postal code, in characters.
+/// The longest company name, street, city or postal code, in characters (a company's name as when it is created).
 const MAX_ADDRESS: usize = 200;
-/// The longest first or last name of a user, in characters (as when an administrator adds the user).
+/// The longest first or last name of a user, in characters (the limit when an administrator adds the user; here
+/// both are required, as in the reference's `update_my_profile`).
 const MAX_NAME: usize = 100;
 
 /// A required text of at most `max` characters (after trimming).
@@ -72,10 +73,8 @@ impl Admin {
     /// Updates the company profile.
     pub async fn update_company_profile(&self, company_id: &str, profile: &CompanyProfile) -> AdminResult<Value> {
         let mut problems = Vec::new();
-        if let Err(message) = crate::domain::company::parse_name(&profile.name) {
-            problems.push(detail("name", message));
-        }
         for (field, value) in [
+            ("name", &profile.name),
             ("street", &profile.street),
             ("city", &profile.city),
             ("postalCode", &profile.postal_code),
@@ -83,7 +82,10 @@ impl Admin {
             bounded(&mut problems, field, value, MAX_ADDRESS);
         }
         if !is_country(&profile.country) {
-            problems.push(detail("country", "must be a lowercase ISO 3166 alpha-2 code, e.g. de"));
+            problems.push(detail(
+                "country",
+                "must be one of the supported lowercase ISO 3166 alpha-2 codes, e.g. de",
+            ));
         }
         if profile.currency.as_deref().is_some_and(|c| !CURRENCIES.contains(&c)) {
             problems.push(detail(
@@ -117,7 +119,10 @@ impl Admin {
         bounded(&mut problems, "firstName", first, MAX_NAME);
         bounded(&mut problems, "lastName", last, MAX_NAME);
         if !is_country(country) {
-            problems.push(detail("country", "must be a lowercase ISO 3166 alpha-2 code, e.g. de"));
+            problems.push(detail(
+                "country",
+                "must be one of the supported lowercase ISO 3166 alpha-2 codes, e.g. de",
+            ));
         }
         if avatar.is_some_and(|a| !is_link(a)) {
             problems.push(detail(

@@ -82,7 +82,7 @@ pub fn permissions(input: &Map<String, Value>) -> Result<Vec<Permission>, Vec<cr
             _ => &["canManage", "readAccess"],
         };
         match input.get(name) {
-            None | Some(Value::Object(_)) => {}
+            None | Some(Value::Null | Value::Object(_)) => {}
             Some(_) => problems.push(detail(
                 &format!("permissions.{name}"),
                 &format!("must be an object of {}", known.join(", ")),

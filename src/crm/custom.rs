@@ -256,7 +256,16 @@ pub fn is_link(text: &str) -> bool {
 /// `YYYY-MM-DD`.
 #[must_use]
 pub fn is_date(text: &str) -> bool {
-    text.len() == 10 && NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+    // The shape first: chrono alone also reads `2024- 1-01` and `+999-01-01`, which the database cannot.
+    let shape = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    shape && NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
 }
 
 /// An RFC 3339 datetime in UTC, ending in `Z` (seconds optional).
@@ -416,13 +425,27 @@ fn check_select_options(options: Option<&Value>, previous: Option<&Value>) -> Re
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let at = |f: &str| format!("options.options[{i}].{f}");
-        let label = item
-            .get("label")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .unwrap_or_default();
-        if label.is_empty() {
-            return Err((at("label"), "must not be empty".into()));
+        let Some(fields) = item.as_object() else {
+            return Err((
+                format!("options.options[{i}]"),
+                "must be an object {label, color, isDefault, index, value}".into(),
+            ));
+        };
+        if let Some(unknown) = fields
+            .keys()
+            .find(|k| !matches!(k.as_str(), "label" | "color" | "isDefault" | "index" | "value"))
+        {
+            return Err((
+                at(unknown),
+                "is not a property of an option (label, color, isDefault, index, value)".into(),
+            ));
+        }
+        let label = match item.get("label") {
+            Some(Value::String(label)) => label.trim(),
+            _ => return Err((at("label"), "must be a text of 1 to 100 characters".into())),
+        };
+        if label.is_empty() || label.chars().count() > 100 {
+            return Err((at("label"), "must be a text of 1 to 100 characters".into()));
         }
         // An absent (or null) property takes its default; one of the wrong type is an error, not the default.
         let given = |f: &str| item.get(f).filter(|v| !v.is_null());
@@ -441,6 +464,9 @@ fn check_select_options(options: Option<&Value>, previous: Option<&Value>) -> Re
             }
             None => uuid::Uuid::new_v4().to_string(),
         };
+        if out.iter().any(|o: &Value| o["value"] == value.as_str()) {
+            return Err((at("value"), "is the value of another option".into()));
+        }
         let is_default = match given("isDefault") {
             None => false,
             Some(Value::Bool(b)) => *b,
@@ -584,9 +610,24 @@ mod tests {
             (json!({"label": "A", "index": [1]}), "options.options[0].index"),
             (json!({"label": "A", "index": -1}), "options.options[0].index"),
             (json!({"label": "A", "value": 5}), "options.options[0].value"),
+            (json!({"label": "A", "colour": "red"}), "options.options[0].colour"),
+            (json!({"label": 5}), "options.options[0].label"),
+            (json!({"label": "x".repeat(101)}), "options.options[0].label"),
+            (json!("A"), "options.options[0]"),
         ] {
             assert_eq!(select(option.clone()).unwrap_err().0, path, "{option}");
         }
+        let created = check_options(
+            ColumnType::SingleSelect,
+            Some(&json!({"options": [{"label": "A"}]})),
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        let value = created["options"][0]["value"].clone();
+        let twice = json!({"options": [{"label": "A", "value": value}, {"label": "B", "value": value}]});
+        let error = check_options(ColumnType::SingleSelect, Some(&twice), Some(&created)).unwrap_err();
+        assert_eq!(error.0, "options.options[1].value");
         let two_defaults = json!({"options": [{"label": "A", "isDefault": true}, {"label": "B", "isDefault": true}]});
         let error = check_options(ColumnType::SingleSelect, Some(&two_defaults), None).unwrap_err();
         assert_eq!(error.0, "options.options[1].isDefault");

@@ -12,6 +12,8 @@ use crate::error::ErrorDetail;
 /// stay finite numbers: without the bounds, `1e308 × 2` was stored as infinity and answered as `null`.
 const MAX_AMOUNT: f64 = 1e15;
 const MAX_AMOUNT_MESSAGE: &str = "must be at most 1000000000000000 (10^15)";
+/// The most ids of one relationship array (or service lines of one deal) in one create or update.
+const MAX_LINKS: usize = 1_000;
 /// The most email addresses of one contact.
 const MAX_EMAILS: usize = 100;
 /// The largest quantity of a deal's service line.
@@ -127,14 +129,18 @@ impl Parser<'_> {
                 self.fail(field, null_guard(field));
                 None
             }
+            Value::Array(items) if items.len() > MAX_LINKS => {
+                self.fail(field, format!("must hold at most {MAX_LINKS} ids"));
+                None
+            }
             Value::Array(items) => {
                 let mut ids: Vec<String> = Vec::with_capacity(items.len());
+                let mut seen = std::collections::HashSet::with_capacity(items.len());
                 for (j, item) in items.iter().enumerate() {
                     match item.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()) {
                         Some(id) => {
-                            let id = id.to_string();
-                            if !ids.contains(&id) {
-                                ids.push(id);
+                            if seen.insert(id) {
+                                ids.push(id.to_string());
                             }
                         }
                         None => self.fail(&format!("{field}[{j}]"), "must be a UUID"),
@@ -167,6 +173,10 @@ impl Parser<'_> {
             Value::Null if nulls == Nulls::Clear => return Some(Vec::new()),
             Value::Null => {
                 self.fail("services", null_guard("services"));
+                return None;
+            }
+            Value::Array(items) if items.len() > MAX_LINKS => {
+                self.fail("services", format!("must hold at most {MAX_LINKS} lines"));
                 return None;
             }
             Value::Array(items) => items,

@@ -110,6 +110,18 @@ fn drop_trailing_space(events: &mut Vec<Event<'_>>) {
     }
 }
 
+/// Whether the next inline event starts a line (of a paragraph, heading or item, or after a hard break).
+fn at_line_start(events: &[Event<'_>]) -> bool {
+    matches!(
+        events.last(),
+        None | Some(
+            Event::Start(Tag::Paragraph | Tag::Heading { .. } | Tag::Item)
+                | Event::HardBreak
+                | Event::TaskListMarker(_)
+        )
+    )
+}
+
 #[derive(Clone, Copy)]
 enum Inner {
     Blocks,
@@ -212,32 +224,13 @@ fn inline<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stat
                 Some(Value::Array(marks)) => marks.as_slice(),
                 Some(_) => return Err(INVALID),
             };
-            // Whitespace at the edges of a marked text goes outside its marks, as Tiptap's own markdown writer does:
-            // `**world **` is not emphasis in CommonMark, and the writer could only escape its way around it
-            // (`Hell&#111;**&#32;world**`). Whitespace alone loses its marks.
-            let core = text.trim();
-            let wrapped = marks
-                .iter()
-                .any(|m| m.get("type").and_then(Value::as_str) != Some("code"));
-            let (before, text, after) = if !wrapped {
-                ("", text, "")
-            } else if core.is_empty() {
-                events.push(Event::Text(CowStr::from(text)));
-                return Ok(());
-            } else {
-                let start = text.len() - text.trim_start().len();
-                (&text[..start], core, &text[start + core.len()..])
-            };
-            if !before.is_empty() {
-                events.push(Event::Text(CowStr::from(before)));
-            }
-            let mut closing = Vec::new();
+            let mut tags = Vec::new();
             let mut code = false;
             for mark in marks {
-                let (tag, end) = match kind(mark)? {
-                    "bold" => (Tag::Strong, TagEnd::Strong),
-                    "italic" => (Tag::Emphasis, TagEnd::Emphasis),
-                    "strike" => (Tag::Strikethrough, TagEnd::Strikethrough),
+                match kind(mark)? {
+                    "bold" => tags.push((Tag::Strong, TagEnd::Strong)),
+                    "italic" => tags.push((Tag::Emphasis, TagEnd::Emphasis)),
+                    "strike" => tags.push((Tag::Strikethrough, TagEnd::Strikethrough)),
                     "link" => {
                         let href = attr(mark, "href").and_then(Value::as_str).unwrap_or_default();
                         let tag = Tag::Link {
@@ -246,23 +239,47 @@ fn inline<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stat
                             title: CowStr::from(""),
                             id: CowStr::from(""),
                         };
-                        (tag, TagEnd::Link)
+                        tags.push((tag, TagEnd::Link));
                     }
-                    "code" => {
-                        code = true;
-                        continue;
-                    }
-                    "underline" | "textStyle" | "highlight" => continue,
+                    "code" => code = true,
+                    "underline" | "textStyle" | "highlight" => {}
                     _ => return Err(INVALID),
-                };
+                }
+            }
+            let piece = |text: &'a str| {
+                if code {
+                    Event::Code(CowStr::from(text))
+                } else {
+                    Event::Text(CowStr::from(text))
+                }
+            };
+            if tags.is_empty() {
+                events.push(piece(text));
+                return Ok(());
+            }
+            // Whitespace at the edges of a marked text goes outside its marks, as Tiptap's own markdown writer does:
+            // `**world **` is not emphasis in CommonMark, and the writer could only escape its way around it
+            // (`Hell&#111;**&#32;world**`). Whitespace alone loses its marks; at the start of a line, where the
+            // writer would keep it as `&#32;`, it is dropped.
+            let core = text.trim();
+            let start = text.len() - text.trim_start().len();
+            let (before, after) = if core.is_empty() {
+                (text, "")
+            } else {
+                (&text[..start], &text[start + core.len()..])
+            };
+            if !before.is_empty() && !at_line_start(events) {
+                events.push(Event::Text(CowStr::from(before)));
+            }
+            if core.is_empty() {
+                return Ok(());
+            }
+            let mut closing = Vec::with_capacity(tags.len());
+            for (tag, end) in tags {
                 events.push(Event::Start(tag));
                 closing.push(end);
             }
-            events.push(if code {
-                Event::Code(CowStr::from(text))
-            } else {
-                Event::Text(CowStr::from(text))
-            });
+            events.push(piece(core));
             events.extend(closing.into_iter().rev().map(Event::End));
             if !after.is_empty() {
                 events.push(Event::Text(CowStr::from(after)));
@@ -359,6 +376,15 @@ mod tests {
                 ],
                 "see  **_here_**",
             ),
+            (vec![text(" world", bold.clone())], "**world**"),
+            (
+                vec![
+                    text("a", json!(null)),
+                    json!({"type": "hardBreak"}),
+                    text(" b", italic.clone()),
+                ],
+                "a  \n*b*",
+            ),
         ];
         for (content, expected) in cases {
             let markdown = parse(&doc(json!([{"type": "paragraph", "content": content}]))).expect(expected);
@@ -383,6 +409,9 @@ mod tests {
     #[test]
     fn unknown_nodes_and_shapes_are_rejected() {
         assert_eq!(parse(&doc(json!([{"type": "video"}]))).unwrap_err(), INVALID);
+        let odd_mark =
+            json!([{"type": "paragraph", "content": [{"type": "text", "text": " ", "marks": [{"type": "blink"}]}]}]);
+        assert_eq!(parse(&doc(odd_mark)).unwrap_err(), INVALID);
         assert_eq!(parse(&json!({"type": "paragraph"})).unwrap_err(), INVALID);
         assert_eq!(parse(&json!(42)).unwrap_err(), INVALID);
         assert_eq!(parse(&doc(json!("nope"))).unwrap_err(), INVALID);

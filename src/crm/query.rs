@@ -334,7 +334,14 @@ impl Builder<'_> {
             _ => None,
         };
         let values: Vec<String> = match (&filter.value, filter.operator.as_str()) {
-            (Some(Value::Array(items)), "between" | "in" | "notIn") => items.iter().filter_map(text).collect(),
+            (Some(Value::Array(items)), "between" | "in" | "notIn") => {
+                // An item of another type is an error at its place, not dropped (`notIn: [true]` matched everything).
+                if let Some(j) = items.iter().position(|v| text(v).is_none()) {
+                    self.fail(format!("{path}[{j}]"), "must be a string or a number");
+                    return None;
+                }
+                items.iter().filter_map(text).collect()
+            }
             (Some(Value::Array(_)), _) | (None | Some(Value::Null), _) => {
                 self.fail(path, format!("the '{}' operator needs a value", filter.operator));
                 return None;
@@ -444,20 +451,26 @@ impl Builder<'_> {
                     return;
                 };
                 // Compared as instants: the stored texts are not in time order where fractions of a second differ
-                // (`…:59Z` sorts after `…:59.500Z`), and a date is midnight UTC.
+                // (`…:59Z` sorts after `…:59.500Z`), and a date is midnight UTC. A stored text the database cannot
+                // read as a datetime (one written before today's checks) matches no comparison instead of failing
+                // the query.
+                let values: Vec<String> = values.iter().map(|v| instant_text(v)).collect();
                 if let Some(condition) = self.comparison(&format!("<datetime> {value_expr}"), op, &values, true) {
-                    self.conditions.push(format!("({value_expr} != NONE AND {condition})"));
+                    self.conditions.push(format!(
+                        "({value_expr} != NONE AND string::is_datetime({value_expr}) AND {condition})"
+                    ));
                 }
             }
             ColumnType::DateRange | ColumnType::DateTimeRange => {
                 let Some(values) = self.values(index, filter, |v| is_date(v) || is_datetime(v), DATE_MESSAGE) else {
                     return;
                 };
-                let start = format!("<datetime> string::trim(string::split({value_expr}, ',')[0])");
-                let end = format!("<datetime> string::trim(string::split({value_expr}, ',')[1])");
+                let (start_text, end_text) = range_ends(&value_expr);
+                let start = format!("<datetime> {start_text}");
+                let end = format!("<datetime> {end_text}");
                 let bound: Vec<String> = values
                     .iter()
-                    .map(|v| format!("<datetime> {}", self.bind(json!(v))))
+                    .map(|v| format!("<datetime> {}", self.bind(json!(instant_text(v)))))
                     .collect();
                 let condition = match (op, bound.as_slice()) {
                     ("contains", [x]) => format!("{start} <= {x} AND {end} >= {x}"),
@@ -468,7 +481,9 @@ impl Builder<'_> {
                     ("between", [a, b]) => format!("{start} >= {a} AND {end} <= {b}"),
                     _ => return,
                 };
-                self.conditions.push(format!("({value_expr} != NONE AND {condition})"));
+                self.conditions.push(format!(
+                    "({value_expr} != NONE AND string::is_datetime({start_text}) AND string::is_datetime({end_text}) AND {condition})"
+                ));
             }
             ColumnType::Plain | ColumnType::Email | ColumnType::Phone | ColumnType::Link => {
                 let Some(values) = self.values(index, filter, |_| true, "") else {
@@ -610,6 +625,20 @@ fn search_text(fields: &[&str]) -> String {
 pub const MAX_FILTERS: usize = 50;
 /// The most values one filter takes (ids of a relationship filter, options of `in` / `notIn`).
 pub const MAX_FILTER_VALUES: usize = 100;
+
+/// A date or datetime value (already checked) in the form the database reads as a datetime: RFC 3339 with seconds.
+fn instant_text(value: &str) -> String {
+    instant(value).map_or_else(
+        || value.to_owned(),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    )
+}
+
+/// The trimmed start and end texts of a stored `start,end` range value (`''` where a part is missing).
+fn range_ends(stored: &str) -> (String, String) {
+    let part = |i: usize| format!("string::trim(string::split({stored}, ',')[{i}] ?? '')");
+    (part(0), part(1))
+}
 
 const DATE_MESSAGE: &str = "The date value is invalid. Must be in ISO 8601 date format (e.g., 2024-01-15) or ISO 8601 datetime format (e.g., 2024-01-15T00:00:00Z).";
 
@@ -802,11 +831,14 @@ fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> Ordering {
         .cloned()
     {
         let key = b.bind(json!(column.id));
+        let stored = format!("customFields[{key}]");
+        let instant = |text: &str| format!("IF string::is_datetime({text}) {{ <datetime> {text} }} ELSE {{ NONE }}");
         let value = match column.kind {
-            ColumnType::Currency => format!("<float> customFields[{key}]"),
-            // Instants, not texts (see the date filters above).
-            ColumnType::Date | ColumnType::DateTime => format!("<datetime> customFields[{key}]"),
-            _ => format!("customFields[{key}]"),
+            ColumnType::Currency => format!("<float> {stored}"),
+            // Instants, not texts (see the date filters above); ranges by their start.
+            ColumnType::Date | ColumnType::DateTime => instant(&stored),
+            ColumnType::DateRange | ColumnType::DateTimeRange => instant(&range_ends(&stored).0),
+            _ => stored,
         };
         let extra = format!(
             ", (customFields[{key}] = NONE) AS sortMissing, (IF customFields[{key}] = NONE {{ NONE }} ELSE {{ {value} }}) AS sortValue"
@@ -1240,6 +1272,71 @@ mod tests {
                 "sort {sort}: {}",
                 compiled.sql
             );
+        }
+    }
+
+    /// Date values stored before the current checks (a leap second, no seconds, a loose date) match no date
+    /// comparison and sort as missing instead of failing the query; a seconds-less filter value is read as the
+    /// instant it names (the database's own datetime cast refuses it).
+    #[tokio::test]
+    async fn dates_the_database_cannot_read_match_nothing_and_fail_no_query() {
+        let db = tenant_db().await;
+        let column = |label: &str, kind: ColumnType| Column {
+            id: uuid::Uuid::new_v4().to_string(),
+            label: label.into(),
+            entity_type: Entity::Contact,
+            kind,
+            options: None,
+        };
+        let columns = [
+            column("At", ColumnType::DateTime),
+            column("Span", ColumnType::DateRange),
+        ];
+        let (at, span) = (columns[0].id.clone(), columns[1].id.clone());
+        let rows = [
+            ("good", "2024-01-15T10:00:00Z", "2024-01-01,2024-01-31"),
+            ("leap", "2016-12-31T23:59:60Z", "2024- 1-01,2024-01-31"),
+            ("short", "2024-01-15T10:30Z", "2024-01-01"),
+        ];
+        for (name, at_value, span_value) in rows {
+            crate::store::run(
+                &db,
+                "CREATE type::record('contact', $id) SET firstName = $name, customFields = $custom;",
+                json!({"id": uuid::Uuid::new_v4().to_string(), "name": name,
+                       "custom": {at.clone(): at_value, span.clone(): span_value}}),
+            )
+            .await
+            .unwrap();
+        }
+        let run = |input: Value| {
+            let db = db.clone();
+            let columns = columns.clone();
+            async move {
+                let input: QueryInput = serde_json::from_value(input).unwrap();
+                let compiled = compile(Entity::Contact, &input, &columns, &admin(), Scope::All, true, None).unwrap();
+                let mut results = crate::store::run(&db, &compiled.sql, Value::Object(compiled.vars.clone()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}: {}", compiled.sql));
+                let _total = results.pop();
+                let page = results.pop().unwrap();
+                let mut names: Vec<String> = page
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["firstName"].as_str().unwrap().to_owned())
+                    .collect();
+                names.sort();
+                names
+            }
+        };
+        let filter = |field: &str, op: &str, value: Value| json!({"filters": [{"field": field, "operator": op, "value": value}]});
+        assert_eq!(run(filter(&at, "gt", json!("2024-01-15T09:00Z"))).await, ["good"]);
+        assert_eq!(run(filter(&at, "lt", json!("2030-01-01"))).await, ["good"]);
+        assert_eq!(run(filter(&span, "contains", json!("2024-01-15"))).await, ["good"]);
+        assert_eq!(run(filter(&span, "lte", json!("2024-02-01T00:00Z"))).await, ["good"]);
+        for field in [&at, &span] {
+            let sorted = run(json!({"sortDescriptor": {"field": field, "direction": "asc"}})).await;
+            assert_eq!(sorted, ["good", "leap", "short"], "sort by {field}");
         }
     }
 

@@ -68,9 +68,10 @@ pub fn parse_id(raw: &str, what: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::new(Code::InvalidPath, format!("`{raw}` is not a valid {what} id (a UUID).")))
 }
 
-/// An optional JSON body: no body at all (no `Content-Length` and no `Transfer-Encoding`, or a length of 0) is
-/// `None`; any body sent is read as [`web::Json`] would, with the same coded errors. actix's `Option<Json<T>>` would
-/// turn a body that fails to parse into `None`, so a misspelt field silently meant "no body".
+/// An optional JSON body: an empty body (no bytes, or only whitespace; with or without `Content-Length`, chunked or
+/// not) is `None`; any other body must be JSON of `T`, with the coded errors of [`json_config`] (413, 415, 400).
+/// actix's `Option<Json<T>>` would turn a body that fails to parse into `None`, so a misspelt field silently meant
+/// "no body".
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<T> OptionalJson<T> {
@@ -88,17 +89,41 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
     type Future = futures::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-        let headers = req.headers();
-        let length = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::trim);
-        let empty = match length {
-            Some(length) => length == "0",
-            None => !headers.contains_key(TRANSFER_ENCODING),
-        };
-        if empty {
-            return Box::pin(std::future::ready(Ok(Self(None))));
-        }
-        let body = web::Json::<T>::from_request(req, payload);
-        Box::pin(async move { Ok(Self(Some(body.await?.into_inner()))) })
+        use actix_web::HttpMessage;
+        use futures::StreamExt;
+        let limit = req
+            .app_data::<web::Data<super::AppState>>()
+            .map_or(1 << 20, |state| state.settings.server.max_body_bytes);
+        let json = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::new(Code::InvalidJson, format!("The request body could not be read: {e}"))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::new(
+                        Code::PayloadTooLarge,
+                        format!("The request body is larger than {limit} bytes."),
+                    )
+                    .into());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Self(None));
+            }
+            if !json {
+                return Err(ApiError::new(
+                    Code::InvalidContentType,
+                    "The request body must be sent as application/json.",
+                )
+                .into());
+            }
+            serde_json::from_slice(&body)
+                .map(|value| Self(Some(value)))
+                .map_err(|e| ApiError::new(Code::InvalidJson, json_message(&e)).into())
+        })
     }
 }

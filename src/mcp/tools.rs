@@ -298,7 +298,7 @@ impl ToolContext<'_> {
         if term.trim().is_empty() {
             return Err(invalid_args(tool, "`searchTerm` must not be empty"));
         }
-        let entities: Vec<Entity> = match args.get("entities") {
+        let mut entities: Vec<Entity> = match args.get("entities") {
             None | Some(Value::Null) => Entity::ALL.to_vec(),
             Some(Value::Array(items)) => items
                 .iter()
@@ -313,6 +313,13 @@ impl ToolContext<'_> {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(invalid_args(tool, "`entities` must be an array")),
         };
+        // Each entity searched once, however often it is named (so at most five searches).
+        let mut seen = Vec::with_capacity(entities.len());
+        entities.retain(|e| {
+            let first = !seen.contains(e);
+            seen.push(*e);
+            first
+        });
         let limit: u32 = parse(tool, "limitPerEntity", args.get("limitPerEntity"))?.unwrap_or(5);
         if !(1..=100).contains(&limit) {
             return Err(invalid_args(tool, "`limitPerEntity` must be between 1 and 100"));
@@ -345,9 +352,9 @@ impl ToolContext<'_> {
                 .ok_or_else(|| invalid_args(tool, format!("items[{i}] must be an object")))?;
             let entity = entity(tool, item, "entity")?;
             let id = string(tool, item, "id")?;
-            let with_notes = match item.get("include").and_then(Value::as_str) {
-                None | Some("masterData") => false,
-                Some("withNotes") => true,
+            let with_notes = match item.get("include").filter(|v| !v.is_null()).map(Value::as_str) {
+                None | Some(Some("masterData")) => false,
+                Some(Some("withNotes")) => true,
                 Some(_) => {
                     return Err(invalid_args(
                         tool,

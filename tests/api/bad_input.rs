@@ -260,6 +260,51 @@ async fn optional_bodies_are_read_when_sent() {
     assert_eq!(response.status(), 201);
     let response = app.admin(Method::POST, &keys).send().await.unwrap();
     assert_eq!(response.status(), 201);
+
+    // Whatever the framing: chunked (empty, whitespace, a body), or a body over the limit.
+    let chunked = |body: &str| {
+        let chunk = if body.is_empty() {
+            String::new()
+        } else {
+            format!("{:x}\r\n{body}\r\n", body.len())
+        };
+        format!(
+            "POST /api/v1/contacts/search HTTP/1.1\r\nhost: localhost\r\nx-api-key: {k}\r\n\
+             content-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n{chunk}0\r\n\r\n"
+        )
+    };
+    for (body, status) in [
+        ("", 200),
+        ("  \n ", 200),
+        (r#"{"typo": 1}"#, 400),
+        (r#"{"searchTerm": "ann"}"#, 200),
+    ] {
+        let response = raw_http(&app, &chunked(body)).await;
+        assert!(
+            response.starts_with(&format!("HTTP/1.1 {status}")),
+            "{body:?}: {response}"
+        );
+    }
+    let big = format!(r#"{{"searchTerm": "{}"}}"#, "a".repeat(2 << 20));
+    let response = app
+        .api(Method::POST, k, "/api/v1/contacts/search")
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 413, "payload_too_large").await;
+}
+
+/// Sends a raw HTTP/1.1 request (with `connection: close`) and returns the whole response.
+async fn raw_http(app: &crate::helpers::TestApp, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 /// Searches with many filters or many values get a 400 naming the limit, not a crash: 71 filters overflowed the
@@ -343,6 +388,40 @@ async fn searches_with_too_many_filters_or_values_get_a_coded_error() {
         .unwrap();
     let error = assert_error(response, 400, "validation_failed").await;
     assert_eq!(error["details"][0]["path"], "filters[0].value", "{error}");
+
+    // A value of the wrong type is named, not dropped.
+    let (status, error) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/contacts/search",
+        Some(json!({"filters": [{"field": period["id"], "operator": "between", "value": ["2024-01-01", true]}]})),
+    )
+    .await;
+    assert_eq!(
+        (status, &error["details"][0]["path"]),
+        (400, &json!("filters[0].value[1]")),
+        "{error}"
+    );
+
+    // A relationship array of a create holds at most 1,000 ids.
+    let many: Vec<String> = (0..1001).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let (status, error) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"firstName": "Many", "organizationIds": many})),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["details"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("organizationIds"),
+        "{error}"
+    );
 
     // A repeated id is checked once, and a missing one is named at its own place in the list.
     let ghost = uuid::Uuid::new_v4().to_string();

@@ -455,6 +455,16 @@ async fn agents_create_filter_get_link_update_and_delete_through_tools() {
     assert_eq!(counted["structuredContent"]["total"], 1);
     let found = tool(&app, k, "search_all_entities", json!({"searchTerm": "acme"})).await;
     assert_eq!(found["structuredContent"]["results"][1]["total"], 1);
+    // An entity named again is searched once.
+    let arguments = json!({"searchTerm": "acme", "entities": vec!["organization"; 1000]});
+    let once = tool(&app, k, "search_all_entities", arguments).await;
+    assert_eq!(
+        once["structuredContent"]["results"].as_array().map(Vec::len),
+        Some(1),
+        "{once}"
+    );
+    let include = json!({"items": [{"entity": "contact", "id": ada, "include": true}]});
+    assert_eq!(tool(&app, k, "get_entities", include).await["isError"], true);
 
     let noted = tool(
         &app,
