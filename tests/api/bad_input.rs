@@ -165,84 +165,59 @@ async fn optional_bodies_are_read_when_sent() {
     let company = app.create_company("Optional").await;
     let k = &company.key;
     app.create_contact(k, "Ann").await;
-    let raw = |method: Method, path: &str, body: &str, content_type: &'static str| {
-        app.api(method, k, path)
-            .header("content-type", content_type)
-            .body(body.to_owned())
-    };
-    let keys = format!("/admin/v1/users/{}/api-keys", company.user_id);
+    let json = "application/json";
     let cases = [
         (
-            raw(
-                Method::POST,
-                "/api/v1/contacts/search",
-                r#"{"filters": [], "typo": 1}"#,
-                "application/json",
-            ),
+            "/api/v1/contacts/search",
+            r#"{"filters": [], "typo": 1}"#,
+            json,
+            400,
+            "invalid_json",
+        ),
+        ("/api/v1/contacts/search", "{not json", json, 400, "invalid_json"),
+        (
+            "/api/v1/contacts/search",
+            r#"{"pagination": {"pageSize": -1}}"#,
+            json,
             400,
             "invalid_json",
         ),
         (
-            raw(Method::POST, "/api/v1/contacts/search", "{not json", "application/json"),
-            400,
-            "invalid_json",
-        ),
-        (
-            raw(
-                Method::POST,
-                "/api/v1/contacts/search",
-                r#"{"pagination": {"pageSize": -1}}"#,
-                "application/json",
-            ),
-            400,
-            "invalid_json",
-        ),
-        (
-            raw(Method::POST, "/api/v1/contacts/search", "{}", "text/plain"),
+            "/api/v1/contacts/search",
+            "{}",
+            "text/plain",
             415,
             "invalid_content_type",
         ),
+        ("/api/v1/users/search", r#"{"typo": 1}"#, json, 400, "invalid_json"),
         (
-            raw(
-                Method::POST,
-                "/api/v1/users/search",
-                r#"{"typo": 1}"#,
-                "application/json",
-            ),
+            "/api/v1/api-keys",
+            r#"{"name": "ci", "expiresInDays": "30"}"#,
+            json,
             400,
             "invalid_json",
         ),
         (
-            raw(
-                Method::POST,
-                "/api/v1/api-keys",
-                r#"{"name": "ci", "expiresInDays": "30"}"#,
-                "application/json",
-            ),
-            400,
-            "invalid_json",
-        ),
-        (
-            raw(
-                Method::POST,
-                "/api/v1/api-keys",
-                r#"{"expiresInDays": 0}"#,
-                "application/json",
-            ),
+            "/api/v1/api-keys",
+            r#"{"expiresInDays": 0}"#,
+            json,
             400,
             "validation_failed",
         ),
-        (
-            app.admin(Method::POST, &keys)
-                .header("content-type", "application/json")
-                .body(r#"{"expires": 30}"#),
-            400,
-            "invalid_json",
-        ),
     ];
-    for (request, status, code) in cases {
+    for (path, body, content_type, status, code) in cases {
+        let request = app
+            .api(Method::POST, k, path)
+            .header("content-type", content_type)
+            .body(body);
         assert_error(request.send().await.unwrap(), status, code).await;
     }
+    let keys = format!("/admin/v1/users/{}/api-keys", company.user_id);
+    let admin = app
+        .admin(Method::POST, &keys)
+        .header("content-type", json)
+        .body(r#"{"expires": 30}"#);
+    assert_error(admin.send().await.unwrap(), 400, "invalid_json").await;
 
     // No body, or an empty one, is still the default.
     for request in [

@@ -111,7 +111,14 @@ async fn transport_errors_follow_the_spec() {
             .header("content-type", content_type)
             .body(body)
     };
-    let cases: Vec<(reqwest::RequestBuilder, u16, Option<i64>)> = vec![
+    let tools_list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    // An unknown version, whatever its form, is unsupported (not a modern request missing its `_meta`).
+    let versions = ["1900-01-01", "bogus", "9999-01-01"].map(|v| {
+        let request = post(tools_list, "application/json").header("mcp-protocol-version", v);
+        (request, 400, Some(-32600))
+    });
+    let mut cases: Vec<(reqwest::RequestBuilder, u16, Option<i64>)> = versions.into_iter().collect();
+    cases.extend([
         (post("{not json", "application/json"), 400, Some(-32700)),
         (
             post(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, "application/json"),
@@ -152,32 +159,12 @@ async fn transport_errors_follow_the_spec() {
         ),
         (app.client.delete(app.url("/api/v1/mcp")), 405, Some(-32000)),
         (
-            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
-                .header("mcp-protocol-version", "1900-01-01"),
-            400,
-            Some(-32600),
-        ),
-        (
-            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
-                .header("mcp-protocol-version", "bogus"),
-            400,
-            Some(-32600),
-        ),
-        (
-            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
-                .header("mcp-protocol-version", "9999-01-01"),
-            400,
-            Some(-32600),
-        ),
-        (
-            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
-                .header("origin", "http://evil.example.com"),
+            post(tools_list, "application/json").header("origin", "http://evil.example.com"),
             403,
             Some(-32000),
         ),
         (
-            post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
-                .header("host", "evil.example.com"),
+            post(tools_list, "application/json").header("host", "evil.example.com"),
             403,
             Some(-32000),
         ),
@@ -189,7 +176,7 @@ async fn transport_errors_follow_the_spec() {
             401,
             None,
         ),
-    ];
+    ]);
     for (request, status, code) in cases {
         let response = request.send().await.unwrap();
         assert_eq!(response.status().as_u16(), status);
@@ -201,7 +188,7 @@ async fn transport_errors_follow_the_spec() {
             assert_eq!(body["code"], "missing_api_key");
         }
     }
-    let ok = post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "application/json")
+    let ok = post(tools_list, "application/json")
         .header("origin", "http://127.0.0.1:3000")
         .send()
         .await
