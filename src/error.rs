@@ -60,6 +60,7 @@ codes! {
     MethodNotAllowed, METHOD_NOT_ALLOWED, "method_not_allowed", "See GET /api/v1/openapi for the methods this route accepts.";
     EmailTaken, CONFLICT, "email_taken", "User emails are unique across the platform; use another email.";
     CompanyNotActive, CONFLICT, "company_not_active", "Resume the company before this operation.";
+    WriteConflict, CONFLICT, "write_conflict", "Another change to the same data was saved first; send the request again.";
     TenantUnavailable, SERVICE_UNAVAILABLE, "tenant_unavailable", "The company's worker restarted; retry the request.";
     NotReady, SERVICE_UNAVAILABLE, "not_ready", "The database is unreachable or its schema is not applied yet.";
     Internal, INTERNAL_SERVER_ERROR, "internal", "Retry later; if it persists, report it with the response's request id.";

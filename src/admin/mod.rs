@@ -163,6 +163,10 @@ pub struct Admin {
     store: Store,
     tenants: TenantRegistry,
     verifier: Verifier,
+    /// Held by every change to the control database (companies, users, roles, keys, profiles), so that a check
+    /// and the write it guards are not interleaved with another change: two admins deactivating each other, a
+    /// role assigned while it is deleted, one key rotated twice. Changes are rare; reads do not take it.
+    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 fn detail(path: &str, message: &str) -> ErrorDetail {
@@ -198,7 +202,13 @@ impl Admin {
             store,
             tenants,
             verifier,
+            writes: std::sync::Arc::default(),
         }
+    }
+
+    /// Waits for the other changes to the control database to finish; the change runs while the guard lives.
+    async fn writing(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writes.lock().await
     }
 
     /// The key verifier.
@@ -211,6 +221,7 @@ impl Admin {
     /// optionally seeds the demo data set.
     #[tracing::instrument(skip_all)]
     pub async fn create_company(&self, request: &NewCompanyRequest) -> AdminResult<CreatedCompany> {
+        let _writing = self.writing().await;
         let name = company::parse_name(&request.name);
         let admin = parse_user(
             &request.admin.email,
@@ -310,6 +321,7 @@ impl Admin {
 
     /// Suspends a company: its keys stop working at once and its actor stops.
     pub async fn suspend(&self, id: &str) -> AdminResult<Company> {
+        let _writing = self.writing().await;
         let company = self.set_status(id, CompanyStatus::Suspended).await?;
         self.tenants.close(id).await;
         Ok(company)
@@ -317,6 +329,7 @@ impl Admin {
 
     /// Resumes a suspended company (and mirrors users added meanwhile into its database).
     pub async fn resume(&self, id: &str) -> AdminResult<Company> {
+        let _writing = self.writing().await;
         let company = self.set_status(id, CompanyStatus::Active).await?;
         self.tenants.reopen(id);
         let tenant = self.tenants.get(id).await?;
@@ -343,6 +356,7 @@ impl Admin {
 
     /// Deletes a company: its users, roles and keys, and its whole database.
     pub async fn delete_company(&self, id: &str) -> AdminResult<()> {
+        let _writing = self.writing().await;
         let company = self.company(id).await?;
         self.verifier.forget_company(id);
         self.tenants.close(id).await;
@@ -356,6 +370,7 @@ impl Admin {
 
     /// Adds a user to a company (active and Admin unless the request says otherwise).
     pub async fn create_user(&self, company_id: &str, request: &NewUserRequest) -> AdminResult<User> {
+        let _writing = self.writing().await;
         let company = self.company(company_id).await?;
         let new_user = parse_user(&request.email, &request.first_name, &request.last_name, "")?;
         let db = self.store.control();

@@ -72,6 +72,7 @@ impl Admin {
 
     /// Updates the company profile.
     pub async fn update_company_profile(&self, company_id: &str, profile: &CompanyProfile) -> AdminResult<Value> {
+        let _writing = self.writing().await;
         let mut problems = Vec::new();
         for (field, value) in [
             ("name", &profile.name),
@@ -115,6 +116,7 @@ impl Admin {
         country: &str,
         avatar: Option<&str>,
     ) -> AdminResult<User> {
+        let _writing = self.writing().await;
         let mut problems = Vec::new();
         bounded(&mut problems, "firstName", first, MAX_NAME);
         bounded(&mut problems, "lastName", last, MAX_NAME);

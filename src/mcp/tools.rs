@@ -56,6 +56,10 @@ impl From<CrmError> for Failure {
             }
             CrmError::Forbidden(message) | CrmError::NotFound(message) => Self(format!("Error: {message}")),
             CrmError::Unavailable => Self("Error: The company's worker restarted; retry the call.".into()),
+            CrmError::Store(crate::store::StoreError::Conflict(_)) => Self(
+                "Error: Another change to the same data was saved at the same moment; nothing was saved. Retry the call."
+                    .into(),
+            ),
             CrmError::Store(error) => {
                 // The client sees a fixed text; the cause goes to the log, as for a REST 500.
                 tracing::error!(error = ?crate::error::ChainDebug(&error), "internal error in a tool call");

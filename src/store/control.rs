@@ -225,13 +225,31 @@ pub async fn system_role(db: &Surreal<Any>, company_id: &str) -> StoreResult<Opt
 
 /// Creates an API key for a user.
 pub async fn create_key(db: &Surreal<Any>, user: &User, key: &NewKeyRow<'_>) -> StoreResult<ApiKeyInfo> {
+    insert_key(db, user, key, None).await
+}
+
+/// Creates a key in place of another, in one transaction: the old key is revoked exactly when the new one exists
+/// (a failure in between used to leave both live).
+pub async fn rotate_key(db: &Surreal<Any>, user: &User, key: &NewKeyRow<'_>, old: &str) -> StoreResult<ApiKeyInfo> {
+    insert_key(db, user, key, Some(old)).await
+}
+
+async fn insert_key(db: &Surreal<Any>, user: &User, key: &NewKeyRow<'_>, old: Option<&str>) -> StoreResult<ApiKeyInfo> {
+    let revoke = if old.is_some() {
+        "UPDATE type::record('api_key', $old) SET revokedAt = time::now() WHERE id != NONE AND revokedAt = NONE;"
+    } else {
+        ""
+    };
     let sql = format!(
-        "CREATE type::record('api_key', $id) SET userId = $user, companyId = $company, name = $name, prefix = $prefix,
+        "BEGIN TRANSACTION;
+         {revoke}
+         CREATE type::record('api_key', $id) SET userId = $user, companyId = $company, name = $name, prefix = $prefix,
              hash = $hash, expiresAt = <option<datetime>> $expiresAt;
+         COMMIT TRANSACTION;
          SELECT {KEY_FIELDS} FROM ONLY type::record('api_key', $id)"
     );
     let mut vars = json!({"id": key.id, "user": user.id, "company": user.company_id, "name": key.name,
-        "prefix": key.prefix, "hash": key.hash});
+        "prefix": key.prefix, "hash": key.hash, "old": old});
     if let Some(at) = key.expires_at {
         vars["expiresAt"] = json!(at.to_rfc3339());
     }

@@ -26,21 +26,33 @@ const CHANGEFEED_GC_INTERVAL: std::time::Duration = std::time::Duration::from_se
 pub enum StoreError {
     /// The engine reported an error.
     #[error("database error: {0}")]
-    Db(#[from] surrealdb::Error),
+    Db(surrealdb::Error),
     /// The database returned data of an unexpected shape.
     #[error("unexpected data from the database: {0}")]
     Decode(#[from] serde_json::Error),
     /// A unique index refused the write.
     #[error("a record with this value already exists")]
     Duplicate,
+    /// Another transaction wrote the same data first; nothing of this one was kept.
+    #[error("write conflict: {0}")]
+    Conflict(surrealdb::Error),
 }
 
 impl ErrorCode for StoreError {
     fn code(&self) -> Code {
-        Code::Internal
+        match self {
+            Self::Conflict(_) => Code::WriteConflict,
+            _ => Code::Internal,
+        }
     }
     fn client_message(&self) -> String {
-        "The server could not complete the request.".to_owned()
+        match self {
+            Self::Conflict(_) => {
+                "Another change to the same data was saved at the same moment; nothing of this request was saved."
+                    .to_owned()
+            }
+            _ => "The server could not complete the request.".to_owned(),
+        }
     }
 }
 
@@ -191,11 +203,42 @@ pub async fn one<T: DeserializeOwned>(db: &impl Db, sql: &str, vars: Value) -> S
     Ok(rows(db, sql, vars).await?.into_iter().next())
 }
 
-/// Tells unique-index violations apart from other engine errors.
-fn classify(error: surrealdb::Error) -> StoreError {
+impl From<surrealdb::Error> for StoreError {
+    fn from(error: surrealdb::Error) -> Self {
+        classify(error)
+    }
+}
+
+/// Tells unique-index violations and write conflicts apart from other engine errors.
+#[must_use]
+pub fn classify(error: surrealdb::Error) -> StoreError {
     if error.is_already_exists() || (error.is_internal() && error.message().contains("already contains")) {
         StoreError::Duplicate
+    } else if error.message().contains("Transaction conflict") {
+        StoreError::Conflict(error)
     } else {
         StoreError::Db(error)
+    }
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::{StoreError, classify};
+    use crate::error::{Code, ErrorCode};
+
+    /// A write conflict is the caller's to retry (409 `write_conflict`), not an internal error.
+    #[test]
+    fn write_conflicts_are_told_apart_from_other_engine_errors() {
+        let conflict = surrealdb::Error::internal(
+            "Transaction conflict: Write conflict, retry the transaction. This transaction can be retried".into(),
+        );
+        let other = surrealdb::Error::internal("Could not cast into `datetime`".into());
+        assert!(matches!(classify(conflict), StoreError::Conflict(_)));
+        let other = classify(other);
+        assert!(matches!(other, StoreError::Db(_)));
+        assert_eq!(other.code(), Code::Internal);
+        let conflict = classify(surrealdb::Error::internal("Transaction conflict: x".into()));
+        assert_eq!(conflict.code(), Code::WriteConflict);
+        assert_eq!(conflict.code().status(), 409);
     }
 }
