@@ -146,7 +146,7 @@ pub enum UserCommand {
         /// Last name.
         #[arg(long, default_value = "")]
         last_name: String,
-        /// Role id (default: the system role Admin).
+        /// Role id (default: the system role Admin; no role for a user pending authorization).
         #[arg(long)]
         role_id: Option<String>,
     },
@@ -230,7 +230,7 @@ pub async fn run_admin(admin: &Admin, command: AdminCommand) -> AdminResult<Valu
                 email,
                 first_name,
                 last_name,
-                role_id,
+                role_id: role_id.map(Some),
                 status: None,
             };
             json!(admin.create_user(&company, &request).await?)

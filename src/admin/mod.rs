@@ -124,8 +124,12 @@ pub struct NewUserRequest {
     /// Last name.
     #[serde(default)]
     pub last_name: String,
-    /// Role id of this company; the system role Admin when absent.
-    pub role_id: Option<String>,
+    /// Role id of this company; `null` for no role. When absent: the system role Admin for an active or inactive
+    /// user, no role for one pending authorization (as the reference's invited users), so approving a user by its
+    /// status alone does not make it an administrator.
+    #[serde(default, deserialize_with = "roles::some")]
+    #[schema(value_type = Option<String>)]
+    pub role_id: Option<Option<String>>,
     /// Initial status; `active` when absent.
     pub status: Option<UserStatus>,
 }
@@ -374,13 +378,19 @@ impl Admin {
         let company = self.company(company_id).await?;
         let new_user = parse_user(&request.email, &request.first_name, &request.last_name, "")?;
         let db = self.store.control();
+        let status = request.status.unwrap_or(UserStatus::Active);
         let role = match &request.role_id {
-            Some(role_id) => control::get_role(db, role_id).await?,
-            None => control::system_role(db, company_id).await?,
+            Some(Some(role_id)) => Some(control::get_role(db, role_id).await?),
+            Some(None) => None,
+            None if status == UserStatus::PendingAuthorization => None,
+            None => Some(control::system_role(db, company_id).await?),
         };
-        let role = match role {
-            Some(role) if control::role_company(db, &role.id).await?.as_deref() == Some(company_id) => role,
-            _ => {
+        let role_id = match role {
+            None => None,
+            Some(Some(role)) if control::role_company(db, &role.id).await?.as_deref() == Some(company_id) => {
+                Some(role.id)
+            }
+            Some(_) => {
                 return Err(AdminError::Validation(vec![detail(
                     "roleId",
                     "is not a role of this company",
@@ -388,8 +398,7 @@ impl Admin {
             }
         };
         let user_id = uuid::Uuid::new_v4().to_string();
-        let status = request.status.unwrap_or(UserStatus::Active);
-        let user = control::create_user(db, &company.id, &user_id, &new_user, Some(&role.id), status)
+        let user = control::create_user(db, &company.id, &user_id, &new_user, role_id.as_deref(), status)
             .await
             .map_err(email_taken(&new_user.email))?;
         if company.status == CompanyStatus::Active {

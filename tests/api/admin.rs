@@ -402,3 +402,36 @@ async fn revoked_keys_stop_working_at_once() {
     let refused = app.api(Method::GET, &key, "/api/v1/users/me").send().await.unwrap();
     assert_error(refused, 401, "api_key_revoked").await;
 }
+
+/// A user added without a role id is an Admin when active, and has no role when pending authorization (approving
+/// it by status alone must not make it an administrator); an explicit `null` means no role.
+#[actix_web::test]
+async fn users_added_without_a_role_get_admin_only_when_active() {
+    let app = spawn_app().await;
+    let c = app.create_company("Roles by default").await;
+    let (_, roles) = crate::helpers::call(&app, &c.key, Method::GET, "/api/v1/roles", None).await;
+    let admin_role = roles["items"][0]["id"].clone();
+    for (extra, expected) in [
+        (json!({}), admin_role.clone()),
+        (json!({"status": "inactive"}), admin_role.clone()),
+        (json!({"status": "pendingAuthorization"}), Value::Null),
+        (json!({"roleId": null}), Value::Null),
+        (
+            json!({"roleId": admin_role, "status": "pendingAuthorization"}),
+            admin_role.clone(),
+        ),
+    ] {
+        let email = format!("u-{}@example.com", uuid::Uuid::new_v4().simple());
+        let mut body = json!({"email": email, "firstName": "U"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let response = app
+            .admin(Method::POST, &format!("/admin/v1/companies/{}/users", c.id))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let user: Value = response.json().await.unwrap();
+        assert_eq!(user["roleId"], expected, "{extra}: {user}");
+    }
+}
