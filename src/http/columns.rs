@@ -13,7 +13,7 @@ use crate::crm::columns::dto;
 use crate::crm::custom::{ColumnChange, NewColumn};
 use crate::domain::access::{Requirement, perm};
 use crate::domain::{Action, Resource};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list)
@@ -133,7 +133,13 @@ async fn events(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&[perm(Resource::AuditLog, Action::ReadAll)]))?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(
+            Code::InvalidQuery,
+            format!("Invalid query string: limit must be 1 to 500 ({limit} given)."),
+        ));
+    }
     let items = tenant(&app, &caller)
         .await?
         .events(query.after.unwrap_or(0), limit)

@@ -49,7 +49,10 @@ fn rate_limited(decision: Decision) -> ApiError {
     let seconds = decision.retry_after.unwrap_or(1);
     let mut error = ApiError::new(
         Code::RateLimited,
-        format!("Too many requests; retry in {seconds} seconds."),
+        format!(
+            "Too many requests; retry in {seconds} second{}.",
+            if seconds == 1 { "" } else { "s" }
+        ),
     );
     error.retry_after = Some(seconds);
     error

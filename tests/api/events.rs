@@ -305,3 +305,31 @@ async fn created_dtos_of_every_entity_equal_their_read_back() {
         .collect();
     assert_eq!(payloads, created);
 }
+
+/// `limit` outside 1–500 is a coded 400 like every other bound (it was silently clamped); within it, it pages.
+#[actix_web::test]
+async fn the_events_limit_is_checked_not_clamped() {
+    let app = spawn_app().await;
+    let c = app.create_company("Event pages").await;
+    create_many(
+        &app,
+        &c.key,
+        "contacts",
+        json!([{"firstName": "A"}, {"firstName": "B"}]),
+    )
+    .await;
+    for limit in ["0", "501", "1000000", "-1", "x"] {
+        let response = app
+            .api(Method::GET, &c.key, &format!("/api/v1/events?limit={limit}"))
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::assert_error(response, 400, "invalid_query").await;
+    }
+    let (status, page) = call(&app, &c.key, Method::GET, "/api/v1/events?limit=1", None).await;
+    assert_eq!(
+        (status, page["items"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{page}"
+    );
+}

@@ -718,7 +718,7 @@ async fn a_spent_quota_answers_tool_calls_with_the_wait_not_a_429() {
         body["result"]["content"][0]["text"]
             .as_str()
             .unwrap()
-            .contains("Wait 1 seconds"),
+            .contains("Wait 1 second,"),
         "{body}"
     );
 }
