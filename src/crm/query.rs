@@ -30,6 +30,11 @@ pub struct Filter {
     #[schema(value_type = Option<Object>)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
+    /// A custom column's label, as the entries of `filterableFields` carry it (so one can be sent back as a filter);
+    /// not used.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, skip_serializing)]
+    pub label: Option<Value>,
 }
 
 /// Sort order: `{field, direction}`.

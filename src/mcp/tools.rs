@@ -90,15 +90,14 @@ fn object<'a>(tool: &str, args: &'a Value) -> Result<&'a Map<String, Value>, Fai
 }
 
 fn entity(tool: &str, args: &Map<String, Value>, key: &str) -> Result<Entity, Failure> {
-    args.get(key)
-        .and_then(Value::as_str)
-        .and_then(Entity::parse)
-        .ok_or_else(|| {
-            invalid_args(
-                tool,
-                format!("`{key}` is required: one of contact, organization, deal, service, task"),
-            )
-        })
+    const ENTITIES: &str = "one of contact, organization, deal, service, task";
+    match args.get(key) {
+        None | Some(Value::Null) => Err(invalid_args(tool, format!("`{key}` is required: {ENTITIES}"))),
+        Some(value) => value
+            .as_str()
+            .and_then(Entity::parse)
+            .ok_or_else(|| invalid_args(tool, format!("`{key}` must be {ENTITIES} ({value} given)"))),
+    }
 }
 
 fn string(tool: &str, args: &Map<String, Value>, key: &str) -> Result<String, Failure> {
@@ -517,7 +516,12 @@ impl ToolContext<'_> {
         };
         let outcome = self.tenant.apply(self.access(), request).await?;
         let now = outcome.records.first().map_or(was, count);
-        let text = if add {
+        // The reference's texts: deal→services lines have their own, without the counts.
+        let text = if entity == Entity::Deal && relation == "services" {
+            let verb = if add { "Linked" } else { "Unlinked" };
+            let to = if add { "to" } else { "from" };
+            format!("{verb} {} service(s) {to} deal {source}", ids.len())
+        } else if add {
             format!(
                 "Linked {} {relation} to {} {source} (was {was}, now {now})",
                 ids.len(),
@@ -682,7 +686,11 @@ impl ToolContext<'_> {
                 label: Some(label),
                 options,
             };
-            self.tenant.update_column(self.access(), id, change, Some(kind)).await?
+            // The reference answers an unknown column id as a validation error.
+            match self.tenant.update_column(self.access(), id, change, Some(kind)).await {
+                Err(CrmError::NotFound(message)) => return Err(Failure(format!("Validation error: {message}"))),
+                other => other?,
+            }
         };
         let verb = if create {
             "created successfully"

@@ -928,3 +928,57 @@ async fn every_tool_runs_its_main_path() {
         text(&again)
     );
 }
+
+/// Texts an agent written against the reference may read: deal→service link lines, an unknown column id on update,
+/// an entity name that is not one; and a filterable-field entry sent back as a filter (with its `label`) works.
+#[actix_web::test]
+async fn reference_texts_for_links_columns_and_entity_names() {
+    let app = spawn_app().await;
+    let c = app.create_company("Texts").await;
+    let k = &c.key;
+    let deal = create(&app, k, "deals", json!({"name": "D"})).await;
+    let service = create(&app, k, "services", json!({"name": "S", "amount": 10})).await;
+    let link = json!({"entity": "deal", "sourceId": id(&deal), "relation": "services", "ids": [id(&service)]});
+    let linked = tool(&app, k, "link_entities", link.clone()).await;
+    assert_eq!(text(&linked), format!("Linked 1 service(s) to deal {}", id(&deal)));
+    let unlinked = tool(&app, k, "unlink_entities", link).await;
+    assert_eq!(
+        text(&unlinked),
+        format!("Unlinked 1 service(s) from deal {}", id(&deal))
+    );
+
+    let ghost = uuid::Uuid::new_v4();
+    let missing = tool(
+        &app,
+        k,
+        "update_plain_custom_column",
+        json!({"id": ghost, "label": "X"}),
+    )
+    .await;
+    assert_eq!(missing["isError"], true);
+    assert_eq!(
+        text(&missing),
+        format!("Validation error: Custom column {ghost} not found")
+    );
+
+    let planet = tool(&app, k, "filter_entity", json!({"entity": "planet"})).await;
+    assert!(
+        text(&planet).contains("`entity` must be one of contact"),
+        "{}",
+        text(&planet)
+    );
+    let absent = tool(&app, k, "filter_entity", json!({})).await;
+    assert!(text(&absent).contains("`entity` is required"), "{}", text(&absent));
+
+    let (_, column) = crate::helpers::call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "deal", "type": "plain", "label": "Code"})),
+    )
+    .await;
+    let entry = json!({"field": column["id"], "label": "Code", "operator": "isNull"});
+    let filtered = tool(&app, k, "filter_entity", json!({"entity": "deal", "filters": [entry]})).await;
+    assert_eq!(filtered["structuredContent"]["total"], 1, "{filtered}");
+}
