@@ -11,6 +11,7 @@ use crate::crm::query::{Filter, PageRequest, QueryInput, SortDescriptor};
 use crate::crm::service::{CrmError, WriteRequest};
 use crate::domain::access::{Requirement, perm};
 use crate::domain::{Action, Resource};
+use crate::error::ErrorDetail;
 use crate::http::AppState;
 use crate::tenants::TenantHandle;
 
@@ -671,7 +672,7 @@ impl ToolContext<'_> {
         let args = object(tool, args)?;
         let label = string(tool, args, "label")?;
         let options = column_options(kind, args);
-        let column = if create {
+        let saved = if create {
             let entity_type = entity(tool, args, "entityType")?;
             let request = NewColumn {
                 entity_type,
@@ -679,18 +680,37 @@ impl ToolContext<'_> {
                 label,
                 options,
             };
-            self.tenant.create_column(self.access(), request).await?
+            self.tenant.create_column(self.access(), request).await
         } else {
             let id = string(tool, args, "id")?;
             let change = ColumnChange {
                 label: Some(label),
                 options,
             };
+            self.tenant.update_column(self.access(), id, change, Some(kind)).await
+        };
+        let column = match saved {
+            Ok(column) => column,
             // The reference answers an unknown column id as a validation error.
-            match self.tenant.update_column(self.access(), id, change, Some(kind)).await {
-                Err(CrmError::NotFound(message)) => return Err(Failure(format!("Validation error: {message}"))),
-                other => other?,
+            Err(CrmError::NotFound(message)) => return Err(Failure(format!("Validation error: {message}"))),
+            // Paths as the tool's arguments name them: its options are top-level (`options[0].color`, `currency`),
+            // where the stored column nests them (`options.options[0].color`, `options.currency`).
+            Err(CrmError::Invalid(details)) => {
+                let details = details
+                    .into_iter()
+                    .map(|d| ErrorDetail {
+                        path: d
+                            .path
+                            .strip_prefix("options.options")
+                            .map(|rest| format!("options{rest}"))
+                            .or_else(|| d.path.strip_prefix("options.").map(str::to_owned))
+                            .unwrap_or(d.path),
+                        message: d.message,
+                    })
+                    .collect();
+                return Err(CrmError::Invalid(details).into());
             }
+            Err(other) => return Err(other.into()),
         };
         let verb = if create {
             "created successfully"

@@ -978,6 +978,10 @@ async fn reference_texts_for_links_columns_and_entity_names() {
         Some(json!({"entityType": "deal", "type": "plain", "label": "Code"})),
     )
     .await;
+    // Option errors at the tool's own argument paths.
+    let bad = json!({"entityType": "deal", "label": "Stage", "options": [{"label": "A", "color": "plaid"}]});
+    let refused = tool(&app, k, "create_single_select_custom_column", bad).await;
+    assert!(text(&refused).contains("→ at options[0].color"), "{}", text(&refused));
     let entry = json!({"field": column["id"], "label": "Code", "operator": "isNull"});
     let filtered = tool(&app, k, "filter_entity", json!({"entity": "deal", "filters": [entry]})).await;
     assert_eq!(filtered["structuredContent"]["total"], 1, "{filtered}");
