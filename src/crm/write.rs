@@ -358,10 +358,11 @@ impl Writer<'_> {
             }
             Op::Delete(_, ids) => {
                 if entity == Entity::Task {
-                    let system: Vec<ErrorDetail> = before
+                    // Named at their places in the request (the loaded records need not be in its order).
+                    let system: Vec<ErrorDetail> = ids
                         .iter()
                         .enumerate()
-                        .filter(|(_, d)| d["type"] != "custom")
+                        .filter(|(_, id)| before.iter().any(|d| d["id"] == id.as_str() && d["type"] != "custom"))
                         .map(|(i, _)| detail(format!("ids[{i}]"), "Only custom tasks can be deleted"))
                         .collect();
                     if !system.is_empty() {

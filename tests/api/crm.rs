@@ -1247,3 +1247,50 @@ async fn writes_racing_the_first_search_are_all_found_afterwards() {
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// A batch delete naming a system task names it at its own place in the request, whatever the order, and deletes
+/// nothing.
+#[actix_web::test]
+async fn a_batch_delete_with_a_system_task_names_it_and_deletes_nothing() {
+    let app = spawn_app().await;
+    let c = app.create_company("System tasks").await;
+    app.create_user_with_key(&c.id, json!({"status": "pendingAuthorization"}))
+        .await;
+    let tasks = search(&app, &c.key, "tasks", json!({})).await;
+    let task_id = id(&tasks["items"][0]);
+    // In a batch, the system task is named at its own place, whatever the order; nothing is deleted.
+    let custom = create(&app, &c.key, "tasks", json!({"name": "Mine"})).await;
+    for (ids, at) in [
+        ([id(&custom), task_id.clone()], "ids[1]"),
+        ([task_id.clone(), id(&custom)], "ids[0]"),
+    ] {
+        let (status, refused) = call(
+            &app,
+            &c.key,
+            Method::DELETE,
+            "/api/v1/tasks/many",
+            Some(json!({"ids": ids})),
+        )
+        .await;
+        assert_eq!((status, &refused["details"][0]["path"]), (400, &json!(at)), "{refused}");
+        assert_eq!(refused["details"].as_array().map(Vec::len), Some(1), "{refused}");
+    }
+    let (status, _) = call(
+        &app,
+        &c.key,
+        Method::GET,
+        &format!("/api/v1/tasks/{}", id(&custom)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "the batch deleted nothing");
+    let (status, _) = call(
+        &app,
+        &c.key,
+        Method::DELETE,
+        &format!("/api/v1/tasks/{}", id(&custom)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
