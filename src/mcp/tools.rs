@@ -135,8 +135,24 @@ fn parse<T: serde::de::DeserializeOwned>(tool: &str, key: &str, value: Option<&V
         None | Some(Value::Null) => Ok(None),
         Some(v) => serde_json::from_value(v.clone())
             .map(Some)
-            .map_err(|e| invalid_args(tool, format!("`{key}`: {e}"))),
+            .map_err(|e| invalid_args(tool, format!("`{key}`: {}", plain_types(&e.to_string())))),
     }
+}
+
+/// serde's messages name Rust types (`expected u32`); an agent reads JSON ones.
+fn plain_types(message: &str) -> String {
+    [
+        ("expected u8", "expected a whole number, 0 or more"),
+        ("expected u16", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ]
+    .iter()
+    .fold(message.to_owned(), |text, (rust, json)| text.replace(rust, json))
 }
 
 /// The display name of a record.

@@ -967,6 +967,12 @@ async fn reference_texts_for_links_columns_and_entity_names() {
         "{}",
         text(&planet)
     );
+    let typed = tool(&app, k, "filter_entity", json!({"entity": "deal", "page": "2"})).await;
+    assert!(
+        text(&typed).contains("expected a whole number, 0 or more") && !text(&typed).contains("u32"),
+        "{}",
+        text(&typed)
+    );
     let absent = tool(&app, k, "filter_entity", json!({})).await;
     assert!(text(&absent).contains("`entity` is required"), "{}", text(&absent));
 
