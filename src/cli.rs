@@ -146,7 +146,7 @@ pub enum UserCommand {
         /// Last name.
         #[arg(long, default_value = "")]
         last_name: String,
-        /// Role id (default: the system role Admin; no role for a user pending authorization).
+        /// Role id (default: the system role Admin).
         #[arg(long)]
         role_id: Option<String>,
     },

@@ -111,9 +111,9 @@ fn parse(request: &NewKeyRequest) -> AdminResult<(String, Option<DateTime<Utc>>)
 impl Admin {
     /// Creates a key for a user.
     pub async fn create_key(&self, user_id: &str, request: &NewKeyRequest) -> AdminResult<CreatedKey> {
-        let _writing = self.writing().await;
         let (name, expires_at) = parse(request)?;
         let user = self.user(user_id).await?;
+        let _writing = self.writing(&user.company_id).await;
         let material = KeyMaterial::new(&name, expires_at);
         control::create_key(self.store.control(), &user, &material.row()).await?;
         Ok(material.created(None))
@@ -135,7 +135,8 @@ impl Admin {
 
     /// Revokes a key; it stops working at once. `owner` restricts the operation to that user's keys.
     pub async fn revoke_key(&self, key_id: &str, owner: Option<&str>) -> AdminResult<ApiKeyInfo> {
-        let _writing = self.writing().await;
+        let company = self.owned_key(key_id, owner).await?.0.company_id;
+        let _writing = self.writing(&company).await;
         let (_, hash) = self.owned_key(key_id, owner).await?;
         control::revoke_key(self.store.control(), key_id).await?;
         self.verifier.forget_key(&hash);
@@ -144,7 +145,8 @@ impl Admin {
 
     /// Replaces a key with a new one of the same name and remaining lifetime; the old one stops working at once.
     pub async fn rotate_key(&self, key_id: &str, owner: Option<&str>) -> AdminResult<CreatedKey> {
-        let _writing = self.writing().await;
+        let company = self.owned_key(key_id, owner).await?.0.company_id;
+        let _writing = self.writing(&company).await;
         let (old, hash) = self.owned_key(key_id, owner).await?;
         if old.revoked_at.is_some() {
             return Err(AdminError::Validation(vec![detail(
@@ -154,7 +156,15 @@ impl Admin {
         }
         let user = self.user(&old.user_id).await?;
         let material = KeyMaterial::new(&old.name, old.expires_at);
-        control::rotate_key(self.store.control(), &user, &material.row(), key_id).await?;
+        control::rotate_key(self.store.control(), &user, &material.row(), key_id)
+            .await
+            .map_err(|error| match error {
+                // Revoked by another process between the check above and the transaction.
+                crate::store::StoreError::Db(db) if db.message().contains("already revoked") => {
+                    AdminError::Validation(vec![detail("id", "the key is already revoked; create a new one")])
+                }
+                other => other.into(),
+            })?;
         self.verifier.forget_key(&hash);
         Ok(material.created(Some(old.id)))
     }

@@ -161,16 +161,22 @@ pub struct CompanySummary {
     pub actor_running: bool,
 }
 
+/// A lock per company id (see [`Admin::writing`]).
+type CompanyLocks =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>>;
+
 /// The platform administration service.
 #[derive(Clone)]
 pub struct Admin {
     store: Store,
     tenants: TenantRegistry,
     verifier: Verifier,
-    /// Held by every change to the control database (companies, users, roles, keys, profiles), so that a check
-    /// and the write it guards are not interleaved with another change: two admins deactivating each other, a
-    /// role assigned while it is deleted, one key rotated twice. Changes are rare; reads do not take it.
-    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// One lock per company, held by every change to that company's part of the control database (its status,
+    /// profile, users, roles and keys), so that a check and the write it guards are not interleaved with another
+    /// change of the same company: two admins deactivating each other, a role assigned while it is deleted, one key
+    /// rotated twice. Every such rule is within one company, so a company whose worker is slow holds up only its
+    /// own changes. Reads do not take it.
+    writes: CompanyLocks,
 }
 
 fn detail(path: &str, message: &str) -> ErrorDetail {
@@ -210,9 +216,14 @@ impl Admin {
         }
     }
 
-    /// Waits for the other changes to the control database to finish; the change runs while the guard lives.
-    async fn writing(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.writes.lock().await
+    /// Waits for the other changes to this company's control data to finish; the change runs while the guard
+    /// lives.
+    async fn writing(&self, company_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            locks.entry(company_id.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
     }
 
     /// The key verifier.
@@ -225,7 +236,6 @@ impl Admin {
     /// optionally seeds the demo data set.
     #[tracing::instrument(skip_all)]
     pub async fn create_company(&self, request: &NewCompanyRequest) -> AdminResult<CreatedCompany> {
-        let _writing = self.writing().await;
         let name = company::parse_name(&request.name);
         let admin = parse_user(
             &request.admin.email,
@@ -325,7 +335,7 @@ impl Admin {
 
     /// Suspends a company: its keys stop working at once and its actor stops.
     pub async fn suspend(&self, id: &str) -> AdminResult<Company> {
-        let _writing = self.writing().await;
+        let _writing = self.writing(id).await;
         let company = self.set_status(id, CompanyStatus::Suspended).await?;
         self.tenants.close(id).await;
         Ok(company)
@@ -333,7 +343,7 @@ impl Admin {
 
     /// Resumes a suspended company (and mirrors users added meanwhile into its database).
     pub async fn resume(&self, id: &str) -> AdminResult<Company> {
-        let _writing = self.writing().await;
+        let _writing = self.writing(id).await;
         let company = self.set_status(id, CompanyStatus::Active).await?;
         self.tenants.reopen(id);
         let tenant = self.tenants.get(id).await?;
@@ -360,7 +370,7 @@ impl Admin {
 
     /// Deletes a company: its users, roles and keys, and its whole database.
     pub async fn delete_company(&self, id: &str) -> AdminResult<()> {
-        let _writing = self.writing().await;
+        let _writing = self.writing(id).await;
         let company = self.company(id).await?;
         self.verifier.forget_company(id);
         self.tenants.close(id).await;
@@ -374,7 +384,7 @@ impl Admin {
 
     /// Adds a user to a company (active and Admin unless the request says otherwise).
     pub async fn create_user(&self, company_id: &str, request: &NewUserRequest) -> AdminResult<User> {
-        let _writing = self.writing().await;
+        let _writing = self.writing(company_id).await;
         let company = self.company(company_id).await?;
         let new_user = parse_user(&request.email, &request.first_name, &request.last_name, "")?;
         let db = self.store.control();

@@ -72,7 +72,7 @@ impl Admin {
 
     /// Updates the company profile.
     pub async fn update_company_profile(&self, company_id: &str, profile: &CompanyProfile) -> AdminResult<Value> {
-        let _writing = self.writing().await;
+        let _writing = self.writing(company_id).await;
         let mut problems = Vec::new();
         for (field, value) in [
             ("name", &profile.name),
@@ -116,7 +116,8 @@ impl Admin {
         country: &str,
         avatar: Option<&str>,
     ) -> AdminResult<User> {
-        let _writing = self.writing().await;
+        let company = self.user(user_id).await?.company_id;
+        let _writing = self.writing(&company).await;
         let mut problems = Vec::new();
         bounded(&mut problems, "firstName", first, MAX_NAME);
         bounded(&mut problems, "lastName", last, MAX_NAME);

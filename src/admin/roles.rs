@@ -146,7 +146,7 @@ impl Admin {
 
     /// Creates (`id = None`) or replaces a custom role.
     pub async fn save_role(&self, company_id: &str, id: Option<&str>, input: &RoleInput) -> AdminResult<Value> {
-        let _writing = self.writing().await;
+        let _writing = self.writing(company_id).await;
         let db = self.store.control();
         if let Some(id) = id {
             match control::role_dto(db, id).await? {
@@ -190,7 +190,7 @@ impl Admin {
 
     /// Deletes a custom role that no user holds.
     pub async fn delete_role(&self, company_id: &str, id: &str) -> AdminResult<()> {
-        let _writing = self.writing().await;
+        let _writing = self.writing(company_id).await;
         let db = self.store.control();
         match control::role_dto(db, id).await? {
             Some(role) if role["companyId"] == company_id => {
@@ -215,7 +215,7 @@ impl Admin {
         user_id: &str,
         change: &UserAccess,
     ) -> AdminResult<User> {
-        let _writing = self.writing().await;
+        let _writing = self.writing(company_id).await;
         let db = self.store.control();
         if user_id == actor_id {
             return Err(AdminError::Validation(vec![detail("id", "Cannot update own details.")]));

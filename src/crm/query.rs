@@ -32,9 +32,8 @@ pub struct Filter {
     pub value: Option<Value>,
     /// A custom column's label, as the entries of `filterableFields` carry it (so one can be sent back as a filter);
     /// not used.
-    #[schema(value_type = Option<String>)]
-    #[serde(default, skip_serializing)]
-    pub label: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// Sort order: `{field, direction}`.

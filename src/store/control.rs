@@ -235,8 +235,11 @@ pub async fn rotate_key(db: &Surreal<Any>, user: &User, key: &NewKeyRow<'_>, old
 }
 
 async fn insert_key(db: &Surreal<Any>, user: &User, key: &NewKeyRow<'_>, old: Option<&str>) -> StoreResult<ApiKeyInfo> {
+    // The old key must still be live when the transaction runs (another process may have rotated it meanwhile).
     let revoke = if old.is_some() {
-        "UPDATE type::record('api_key', $old) SET revokedAt = time::now() WHERE id != NONE AND revokedAt = NONE;"
+        "LET $revoked = (UPDATE type::record('api_key', $old) SET revokedAt = time::now()
+             WHERE id != NONE AND revokedAt = NONE RETURN id);
+         IF array::len($revoked) = 0 { THROW 'the key is already revoked; create a new one' };"
     } else {
         ""
     };
@@ -435,4 +438,62 @@ pub async fn set_user_profile(
          SELECT {USER_FIELDS} FROM ONLY type::record('user', $id)"
     );
     one(db, &sql, vars).await
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::config::DatabaseSettings;
+    use crate::domain::user::NewUser;
+
+    /// A key row whose hash is 64 hex characters made from `seed`.
+    fn row(id: &str, seed: char) -> (String, String) {
+        (id.to_owned(), seed.to_string().repeat(64))
+    }
+
+    fn key<'a>((id, hash): &'a (String, String)) -> NewKeyRow<'a> {
+        NewKeyRow {
+            id,
+            name: "k",
+            prefix: "cm_abcde",
+            hash,
+            expires_at: None,
+        }
+    }
+
+    /// A rotation revokes the old key and creates the new one together, and refuses (creating nothing) when the
+    /// old key is no longer live, as when another process rotated it first.
+    #[tokio::test]
+    async fn a_rotation_is_one_transaction_and_needs_a_live_key() {
+        let settings = DatabaseSettings {
+            url: "mem://".into(),
+            namespace: "t".into(),
+            username: String::new(),
+            password: SecretString::from(""),
+        };
+        let store = crate::store::Store::connect(&settings).await.unwrap();
+        let db = store.control();
+        let user = create_user(
+            db,
+            "c1",
+            "u1",
+            &NewUser::parse("u@example.com", "U", "").unwrap(),
+            None,
+            UserStatus::Active,
+        )
+        .await
+        .unwrap();
+        let (k1, k2, k3) = (row("k1", 'a'), row("k2", 'b'), row("k3", 'c'));
+        create_key(db, &user, &key(&k1)).await.unwrap();
+        rotate_key(db, &user, &key(&k2), "k1").await.unwrap();
+        let revoked =
+            |id: &'static str| async move { get_key(db, id).await.unwrap().map(|(k, _)| k.revoked_at.is_some()) };
+        assert_eq!((revoked("k1").await, revoked("k2").await), (Some(true), Some(false)));
+
+        let error = rotate_key(db, &user, &key(&k3), "k1").await.unwrap_err();
+        assert!(error.to_string().contains("already revoked"), "{error}");
+        assert_eq!(revoked("k3").await, None, "nothing was created");
+    }
 }

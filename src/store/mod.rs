@@ -214,7 +214,11 @@ impl From<surrealdb::Error> for StoreError {
 pub fn classify(error: surrealdb::Error) -> StoreError {
     if error.is_already_exists() || (error.is_internal() && error.message().contains("already contains")) {
         StoreError::Duplicate
-    } else if error.message().contains("Transaction conflict") {
+    } else if matches!(
+        error.query_details(),
+        Some(surrealdb::types::QueryError::TransactionConflict)
+    ) || error.message().contains("Transaction conflict")
+    {
         StoreError::Conflict(error)
     } else {
         StoreError::Db(error)
@@ -229,15 +233,20 @@ mod classify_tests {
     /// A write conflict is the caller's to retry (409 `write_conflict`), not an internal error.
     #[test]
     fn write_conflicts_are_told_apart_from_other_engine_errors() {
-        let conflict = surrealdb::Error::internal(
-            "Transaction conflict: Write conflict, retry the transaction. This transaction can be retried".into(),
+        // As the engine reports it: a query error of kind TransactionConflict.
+        let conflict = surrealdb::Error::query(
+            "Write conflict, retry the transaction".into(),
+            Some(surrealdb::types::QueryError::TransactionConflict),
         );
         let other = surrealdb::Error::internal("Could not cast into `datetime`".into());
         assert!(matches!(classify(conflict), StoreError::Conflict(_)));
         let other = classify(other);
         assert!(matches!(other, StoreError::Db(_)));
         assert_eq!(other.code(), Code::Internal);
-        let conflict = classify(surrealdb::Error::internal("Transaction conflict: x".into()));
+        // A failed commit, reported by its text.
+        let conflict = classify(surrealdb::Error::internal(
+            "Cannot COMMIT: Transaction conflict: Write conflict".into(),
+        ));
         assert_eq!(conflict.code(), Code::WriteConflict);
         assert_eq!(conflict.code().status(), 409);
     }
