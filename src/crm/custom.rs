@@ -171,6 +171,11 @@ impl Column {
     /// Checks a value for this column and returns its stored form; the error is the reference's message.
     pub fn check_value(&self, raw: &str) -> Result<String, String> {
         let value = raw.trim();
+        // Every change event carries the record's values (twice for a changed one): an unbounded value made
+        // one page of events tens of megabytes.
+        if value.chars().count() > MAX_VALUE {
+            return Err(format!("The value is longer than {MAX_VALUE} characters."));
+        }
         let parts = |v: &str| -> Vec<String> {
             if self.allow_multiple() {
                 // Every part is checked: an empty one (`a@b.example,`) is not a value.
@@ -403,6 +408,9 @@ pub fn check_options(
     }
 }
 
+/// The longest custom value, in characters.
+pub const MAX_VALUE: usize = 10_000;
+
 /// The most options of a single-select column.
 const MAX_OPTIONS: usize = 1_000;
 
@@ -505,12 +513,15 @@ mod tests {
         let multi = Some(json!({"color": "info", "allowMultiple": true}));
         let single = Some(json!({"color": "info", "allowMultiple": false}));
         let select = Some(json!({"options": [{"value": "v1", "label": "One"}]}));
+        let (longest, too_long) = ("x".repeat(MAX_VALUE), "x".repeat(MAX_VALUE + 1));
         let cases: Vec<(ColumnType, Option<Value>, &str, bool)> = vec![
             (ColumnType::Plain, None, "anything", true),
             (ColumnType::Email, single.clone(), "a@b.example", true),
             (ColumnType::Email, single.clone(), "a@b.example, c@d.example", false),
             (ColumnType::Email, multi.clone(), "a@b.example, c@d.example", true),
             (ColumnType::Email, multi.clone(), "a@b.example,", false),
+            (ColumnType::Plain, None, longest.as_str(), true),
+            (ColumnType::Plain, None, too_long.as_str(), false),
             (ColumnType::Phone, multi.clone(), "+491234567890,,+491234567891", false),
             (ColumnType::Phone, multi.clone(), ",", false),
             (ColumnType::Phone, single.clone(), "+491234567890", true),
