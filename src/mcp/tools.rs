@@ -411,13 +411,39 @@ impl ToolContext<'_> {
         Ok(json!({"items": out}))
     }
 
-    async fn update(&self, entity: Entity, items: Vec<Value>) -> Result<usize, Failure> {
+    async fn updated(&self, entity: Entity, items: Vec<Value>) -> Result<usize, CrmError> {
         let request = WriteRequest::Update {
             entity,
             items,
             nulls: Nulls::Refuse,
         };
         Ok(self.tenant.apply(self.access(), request).await?.records.len())
+    }
+
+    async fn update(&self, entity: Entity, items: Vec<Value>) -> Result<usize, Failure> {
+        Ok(self.updated(entity, items).await?)
+    }
+
+    /// [`Self::update`] for the tools whose argument is `items` (notes, custom fields): errors are named at
+    /// `items[i]…`, as the caller sent them, not at the entity's plural.
+    async fn update_items(&self, entity: Entity, items: Vec<Value>) -> Result<usize, Failure> {
+        match self.updated(entity, items).await {
+            Ok(n) => Ok(n),
+            Err(CrmError::Invalid(details)) => {
+                let details = details
+                    .into_iter()
+                    .map(|d| ErrorDetail {
+                        path: d
+                            .path
+                            .strip_prefix(entity.plural())
+                            .map_or(d.path.clone(), |rest| format!("items{rest}")),
+                        message: d.message,
+                    })
+                    .collect();
+                Err(CrmError::Invalid(details).into())
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn notes(&self, tool: &str, args: &Value) -> Outcome {
@@ -455,7 +481,7 @@ impl ToolContext<'_> {
             .into_iter()
             .map(|(id, notes)| json!({"id": id, "notes": notes}))
             .collect();
-        let n = self.update(entity, updates).await?;
+        let n = self.update_items(entity, updates).await?;
         Ok(message(format!("Updated notes for {}", plural_label(entity, n))))
     }
 
@@ -493,7 +519,7 @@ impl ToolContext<'_> {
             };
             updates.push(json!({"id": item.get("id").cloned().unwrap_or(Value::Null), "customFieldValues": values}));
         }
-        let n = self.update(entity, updates).await?;
+        let n = self.update_items(entity, updates).await?;
         Ok(message(format!("Updated custom fields on {}", plural_label(entity, n))))
     }
 

@@ -988,6 +988,14 @@ async fn reference_texts_for_links_columns_and_entity_names() {
     let bad = json!({"entityType": "deal", "label": "Stage", "options": [{"label": "A", "color": "plaid"}]});
     let refused = tool(&app, k, "create_single_select_custom_column", bad).await;
     assert!(text(&refused).contains("→ at options[0].color"), "{}", text(&refused));
+    // The notes and custom-field tools name errors at their `items` argument.
+    let items = json!({"entity": "deal", "items": [{"id": id(&deal), "customFieldValues": [{"columnId": column["id"], "value": "x".repeat(10_001)}]}]});
+    let refused = tool(&app, k, "update_entity_custom_fields", items).await;
+    assert!(
+        text(&refused).contains("→ at items[0].customFieldValues[0]"),
+        "{}",
+        text(&refused)
+    );
     let entry = json!({"field": column["id"], "label": "Code", "operator": "isNull"});
     let filtered = tool(&app, k, "filter_entity", json!({"entity": "deal", "filters": [entry]})).await;
     assert_eq!(filtered["structuredContent"]["total"], 1, "{filtered}");
