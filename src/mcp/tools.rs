@@ -139,6 +139,19 @@ fn parse<T: serde::de::DeserializeOwned>(tool: &str, key: &str, value: Option<&V
     }
 }
 
+/// A validation failure with its paths renamed to the tool's own arguments (`rename` gives the new path, or `None`
+/// to keep one).
+fn at_arguments(details: Vec<ErrorDetail>, rename: impl Fn(&str) -> Option<String>) -> Failure {
+    let details = details
+        .into_iter()
+        .map(|d| ErrorDetail {
+            path: rename(&d.path).unwrap_or(d.path),
+            message: d.message,
+        })
+        .collect();
+    CrmError::Invalid(details).into()
+}
+
 /// serde's messages name Rust types (`expected u32`); an agent reads JSON ones.
 fn plain_types(message: &str) -> String {
     [
@@ -429,19 +442,9 @@ impl ToolContext<'_> {
     async fn update_items(&self, entity: Entity, items: Vec<Value>) -> Result<usize, Failure> {
         match self.updated(entity, items).await {
             Ok(n) => Ok(n),
-            Err(CrmError::Invalid(details)) => {
-                let details = details
-                    .into_iter()
-                    .map(|d| ErrorDetail {
-                        path: d
-                            .path
-                            .strip_prefix(entity.plural())
-                            .map_or(d.path.clone(), |rest| format!("items{rest}")),
-                        message: d.message,
-                    })
-                    .collect();
-                Err(CrmError::Invalid(details).into())
-            }
+            Err(CrmError::Invalid(details)) => Err(at_arguments(details, |path| {
+                path.strip_prefix(entity.plural()).map(|rest| format!("items{rest}"))
+            })),
             Err(other) => Err(other.into()),
         }
     }
@@ -738,19 +741,11 @@ impl ToolContext<'_> {
             // Paths as the tool's arguments name them: its options are top-level (`options[0].color`, `currency`),
             // where the stored column nests them (`options.options[0].color`, `options.currency`).
             Err(CrmError::Invalid(details)) => {
-                let details = details
-                    .into_iter()
-                    .map(|d| ErrorDetail {
-                        path: d
-                            .path
-                            .strip_prefix("options.options")
-                            .map(|rest| format!("options{rest}"))
-                            .or_else(|| d.path.strip_prefix("options.").map(str::to_owned))
-                            .unwrap_or(d.path),
-                        message: d.message,
-                    })
-                    .collect();
-                return Err(CrmError::Invalid(details).into());
+                return Err(at_arguments(details, |path| {
+                    path.strip_prefix("options.options")
+                        .map(|rest| format!("options{rest}"))
+                        .or_else(|| path.strip_prefix("options.").map(str::to_owned))
+                }));
             }
             Err(other) => return Err(other.into()),
         };
