@@ -133,11 +133,22 @@ impl Admin {
         }
     }
 
+    /// A key (as [`Self::owned_key`]) read again under its company's write lock, which the caller holds while it
+    /// changes the key.
+    async fn locked_key(
+        &self,
+        key_id: &str,
+        owner: Option<&str>,
+    ) -> AdminResult<(tokio::sync::OwnedMutexGuard<()>, ApiKeyInfo, String)> {
+        let company = self.owned_key(key_id, owner).await?.0.company_id;
+        let writing = self.writing(&company).await;
+        let (key, hash) = self.owned_key(key_id, owner).await?;
+        Ok((writing, key, hash))
+    }
+
     /// Revokes a key; it stops working at once. `owner` restricts the operation to that user's keys.
     pub async fn revoke_key(&self, key_id: &str, owner: Option<&str>) -> AdminResult<ApiKeyInfo> {
-        let company = self.owned_key(key_id, owner).await?.0.company_id;
-        let _writing = self.writing(&company).await;
-        let (_, hash) = self.owned_key(key_id, owner).await?;
+        let (_writing, _, hash) = self.locked_key(key_id, owner).await?;
         control::revoke_key(self.store.control(), key_id).await?;
         self.verifier.forget_key(&hash);
         Ok(self.owned_key(key_id, owner).await?.0)
@@ -145,14 +156,9 @@ impl Admin {
 
     /// Replaces a key with a new one of the same name and remaining lifetime; the old one stops working at once.
     pub async fn rotate_key(&self, key_id: &str, owner: Option<&str>) -> AdminResult<CreatedKey> {
-        let company = self.owned_key(key_id, owner).await?.0.company_id;
-        let _writing = self.writing(&company).await;
-        let (old, hash) = self.owned_key(key_id, owner).await?;
+        let (_writing, old, hash) = self.locked_key(key_id, owner).await?;
         if old.revoked_at.is_some() {
-            return Err(AdminError::Validation(vec![detail(
-                "id",
-                "the key is already revoked; create a new one",
-            )]));
+            return Err(already_revoked());
         }
         let user = self.user(&old.user_id).await?;
         let material = KeyMaterial::new(&old.name, old.expires_at);
@@ -160,14 +166,18 @@ impl Admin {
             .await
             .map_err(|error| match error {
                 // Revoked by another process between the check above and the transaction.
-                crate::store::StoreError::Db(db) if db.message().contains("already revoked") => {
-                    AdminError::Validation(vec![detail("id", "the key is already revoked; create a new one")])
+                crate::store::StoreError::Db(db) if db.message().contains(control::ALREADY_REVOKED) => {
+                    already_revoked()
                 }
                 other => other.into(),
             })?;
         self.verifier.forget_key(&hash);
         Ok(material.created(Some(old.id)))
     }
+}
+
+fn already_revoked() -> AdminError {
+    AdminError::Validation(vec![detail("id", control::ALREADY_REVOKED)])
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ pub const COUNTRIES: [&str; 194] = [
     "ye", "za", "zm", "zw",
 ];
 
+const NOT_A_COUNTRY: &str = "must be one of the supported lowercase ISO 3166 alpha-2 codes, e.g. de";
+
 fn is_country(code: &str) -> bool {
     COUNTRIES.binary_search(&code).is_ok()
 }
@@ -83,10 +85,7 @@ impl Admin {
             bounded(&mut problems, field, value, MAX_ADDRESS);
         }
         if !is_country(&profile.country) {
-            problems.push(detail(
-                "country",
-                "must be one of the supported lowercase ISO 3166 alpha-2 codes, e.g. de",
-            ));
+            problems.push(detail("country", NOT_A_COUNTRY));
         }
         if profile.currency.as_deref().is_some_and(|c| !CURRENCIES.contains(&c)) {
             problems.push(detail(
@@ -122,10 +121,7 @@ impl Admin {
         bounded(&mut problems, "firstName", first, MAX_NAME);
         bounded(&mut problems, "lastName", last, MAX_NAME);
         if !is_country(country) {
-            problems.push(detail(
-                "country",
-                "must be one of the supported lowercase ISO 3166 alpha-2 codes, e.g. de",
-            ));
+            problems.push(detail("country", NOT_A_COUNTRY));
         }
         if avatar.is_some_and(|a| !is_link(a)) {
             problems.push(detail(
@@ -154,5 +150,29 @@ impl Admin {
             .upsert_member(user.clone())
             .await?;
         Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::COUNTRIES;
+
+    /// The list is the one the MCP tools advertise (`update_company`, `update_my_profile`), sorted for the search.
+    #[test]
+    fn the_countries_are_the_tool_schemas_list_sorted() {
+        let schemas: Value = serde_json::from_str(include_str!("../mcp/tool_schemas.json")).unwrap();
+        for tool in ["update_company", "update_my_profile"] {
+            let schema = schemas.as_array().unwrap().iter().find(|t| t["name"] == tool).unwrap();
+            let mut listed: Vec<&str> = schema["inputSchema"]["properties"]["country"]["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            listed.sort_unstable();
+            assert_eq!(listed, COUNTRIES, "{tool}");
+        }
     }
 }

@@ -241,9 +241,10 @@ impl Builder<'_> {
             Some(Value::Array(items)) => {
                 // (path, id), a repeated id only at its first place.
                 let mut ids: Vec<(String, String)> = Vec::with_capacity(items.len());
+                let mut seen = std::collections::HashSet::with_capacity(items.len());
                 for (j, item) in items.iter().enumerate() {
                     match item.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()) {
-                        Some(id) if ids.iter().any(|(_, seen)| *seen == id.to_string()) => {}
+                        Some(id) if !seen.insert(id) => {}
                         Some(id) => ids.push((format!("{path}[{j}]"), id.to_string())),
                         None => self.fail(format!("{path}[{j}]"), "must be a UUID"),
                     }
@@ -315,11 +316,7 @@ impl Builder<'_> {
         let Some(values) = self.values(index, filter, |s| is_date(s) || is_datetime(s), DATE_MESSAGE) else {
             return;
         };
-        let stamps: Vec<String> = values
-            .iter()
-            .filter_map(|v| instant(v))
-            .map(|t| t.to_rfc3339())
-            .collect();
+        let stamps: Vec<String> = values.iter().map(|v| instant_text(v)).collect();
         self.compare(field, op, &stamps, true);
     }
 

@@ -54,7 +54,7 @@ impl From<WriteError> for CrmError {
 
 impl From<surrealdb::Error> for CrmError {
     fn from(error: surrealdb::Error) -> Self {
-        Self::Store(crate::store::classify(error))
+        Self::Store(error.into())
     }
 }
 

@@ -38,7 +38,7 @@ pub enum WriteError {
 
 impl From<surrealdb::Error> for WriteError {
     fn from(error: surrealdb::Error) -> Self {
-        Self::Store(crate::store::classify(error))
+        Self::Store(error.into())
     }
 }
 

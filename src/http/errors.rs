@@ -11,15 +11,9 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default().limit(limit).error_handler(|error, _req| {
         let api = match &error {
             JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-                ApiError::new(
-                    Code::PayloadTooLarge,
-                    format!("The request body is larger than {limit} bytes."),
-                )
+                too_large(*limit)
             }
-            JsonPayloadError::ContentType => ApiError::new(
-                Code::InvalidContentType,
-                "The request body must be sent as application/json.",
-            ),
+            JsonPayloadError::ContentType => not_json(),
             JsonPayloadError::Deserialize(inner) => ApiError::new(Code::InvalidJson, json_message(inner)),
             other => ApiError::new(
                 Code::InvalidJson,
@@ -28,6 +22,20 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
         };
         api.into()
     })
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        Code::PayloadTooLarge,
+        format!("The request body is larger than {limit} bytes."),
+    )
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(
+        Code::InvalidContentType,
+        "The request body must be sent as application/json.",
+    )
 }
 
 fn json_message(error: &serde_json::Error) -> String {
@@ -103,11 +111,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
                     ApiError::new(Code::InvalidJson, format!("The request body could not be read: {e}"))
                 })?;
                 if body.len() + chunk.len() > limit {
-                    return Err(ApiError::new(
-                        Code::PayloadTooLarge,
-                        format!("The request body is larger than {limit} bytes."),
-                    )
-                    .into());
+                    return Err(too_large(limit).into());
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -115,11 +119,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
                 return Ok(Self(None));
             }
             if !json {
-                return Err(ApiError::new(
-                    Code::InvalidContentType,
-                    "The request body must be sent as application/json.",
-                )
-                .into());
+                return Err(not_json().into());
             }
             serde_json::from_slice(&body)
                 .map(|value| Self(Some(value)))

@@ -45,14 +45,16 @@ fn refuse<B>(req: ServiceRequest, error: &ApiError, decision: Decision) -> Servi
     req.into_response(response).map_into_right_body()
 }
 
+/// `1 second`, `5 seconds`.
+pub fn in_seconds(seconds: u64) -> String {
+    format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+}
+
 fn rate_limited(decision: Decision) -> ApiError {
     let seconds = decision.retry_after.unwrap_or(1);
     let mut error = ApiError::new(
         Code::RateLimited,
-        format!(
-            "Too many requests; retry in {seconds} second{}.",
-            if seconds == 1 { "" } else { "s" }
-        ),
+        format!("Too many requests; retry in {}.", in_seconds(seconds)),
     );
     error.retry_after = Some(seconds);
     error

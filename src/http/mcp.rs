@@ -528,8 +528,8 @@ async fn call_tool(
     let failure = |text: String| json!({"content": [{"type": "text", "text": text}], "isError": true});
     if let Some(RateLimited(seconds)) = req.extensions().get::<RateLimited>().copied() {
         return finish(failure(format!(
-            "Rate limit reached for this API key. Wait {seconds} second{}, then retry the call.",
-            if seconds == 1 { "" } else { "s" }
+            "Rate limit reached for this API key. Wait {}, then retry the call.",
+            super::gate::in_seconds(seconds)
         )));
     }
     let tenant = match app.tenants.get(&caller.company.id).await {

@@ -347,12 +347,8 @@ impl ToolContext<'_> {
             Some(_) => return Err(invalid_args(tool, "`entities` must be an array")),
         };
         // Each entity searched once, however often it is named (so at most five searches).
-        let mut seen = Vec::with_capacity(entities.len());
-        entities.retain(|e| {
-            let first = !seen.contains(e);
-            seen.push(*e);
-            first
-        });
+        let mut seen = std::collections::HashSet::new();
+        entities.retain(|e| seen.insert(*e));
         let limit: u32 = parse(tool, "limitPerEntity", args.get("limitPerEntity"))?.unwrap_or(5);
         if !(1..=100).contains(&limit) {
             return Err(invalid_args(tool, "`limitPerEntity` must be between 1 and 100"));
@@ -424,7 +420,7 @@ impl ToolContext<'_> {
         Ok(json!({"items": out}))
     }
 
-    async fn updated(&self, entity: Entity, items: Vec<Value>) -> Result<usize, CrmError> {
+    async fn update(&self, entity: Entity, items: Vec<Value>) -> Result<usize, CrmError> {
         let request = WriteRequest::Update {
             entity,
             items,
@@ -433,14 +429,10 @@ impl ToolContext<'_> {
         Ok(self.tenant.apply(self.access(), request).await?.records.len())
     }
 
-    async fn update(&self, entity: Entity, items: Vec<Value>) -> Result<usize, Failure> {
-        Ok(self.updated(entity, items).await?)
-    }
-
     /// [`Self::update`] for the tools whose argument is `items` (notes, custom fields): errors are named at
     /// `items[i]…`, as the caller sent them, not at the entity's plural.
     async fn update_items(&self, entity: Entity, items: Vec<Value>) -> Result<usize, Failure> {
-        match self.updated(entity, items).await {
+        match self.update(entity, items).await {
             Ok(n) => Ok(n),
             Err(CrmError::Invalid(details)) => Err(at_arguments(details, |path| {
                 path.strip_prefix(entity.plural()).map(|rest| format!("items{rest}"))

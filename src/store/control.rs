@@ -234,14 +234,19 @@ pub async fn rotate_key(db: &Surreal<Any>, user: &User, key: &NewKeyRow<'_>, old
     insert_key(db, user, key, Some(old)).await
 }
 
+/// What a rotation of a key that is no longer live answers.
+pub const ALREADY_REVOKED: &str = "the key is already revoked; create a new one";
+
 async fn insert_key(db: &Surreal<Any>, user: &User, key: &NewKeyRow<'_>, old: Option<&str>) -> StoreResult<ApiKeyInfo> {
     // The old key must still be live when the transaction runs (another process may have rotated it meanwhile).
     let revoke = if old.is_some() {
-        "LET $revoked = (UPDATE type::record('api_key', $old) SET revokedAt = time::now()
-             WHERE id != NONE AND revokedAt = NONE RETURN id);
-         IF array::len($revoked) = 0 { THROW 'the key is already revoked; create a new one' };"
+        format!(
+            "LET $revoked = (UPDATE type::record('api_key', $old) SET revokedAt = time::now()
+                 WHERE id != NONE AND revokedAt = NONE RETURN id);
+             IF array::len($revoked) = 0 {{ THROW '{ALREADY_REVOKED}' }};"
+        )
     } else {
-        ""
+        String::new()
     };
     let sql = format!(
         "BEGIN TRANSACTION;

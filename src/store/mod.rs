@@ -210,8 +210,7 @@ impl From<surrealdb::Error> for StoreError {
 }
 
 /// Tells unique-index violations and write conflicts apart from other engine errors.
-#[must_use]
-pub fn classify(error: surrealdb::Error) -> StoreError {
+fn classify(error: surrealdb::Error) -> StoreError {
     if error.is_already_exists() || (error.is_internal() && error.message().contains("already contains")) {
         StoreError::Duplicate
     } else if matches!(
