@@ -38,7 +38,7 @@ enum Scenario {
     Unfiltered,
     /// REST search with one relationship filter (the contacts of one organization): page 25 with the total.
     Related,
-    /// MCP `create_contacts` with one item per call.
+    /// MCP `create_contacts` with one item per call (and REST `POST /api/v1/contacts` on the same server).
     #[value(name = "create-1")]
     Create1,
     /// MCP `create_contacts` with 100 items per call.
@@ -351,6 +351,35 @@ impl Server {
         (self.status_mb("VmRSS:"), self.status_mb("VmHWM:"))
     }
 
+    /// The CPU time the server's threads have used so far (user + system), when the bench started it.
+    fn cpu_seconds(&self) -> Option<f64> {
+        let child = self.child.as_ref()?;
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).ok()?;
+        // The fields after the command name (which is in parentheses and may hold spaces): utime and stime, the
+        // line's 14th and 15th fields, are the 12th and 13th of these, in clock ticks (USER_HZ: 100 on Linux).
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some(ticks / 100.0)
+    }
+
+    /// Runs `wrk_with` and measures the server's CPU time per request over those runs (all of its threads: request
+    /// handling, the engine's background work and its log syncing): the figure to compare where latency is noisy.
+    fn wrk_cpu(
+        &self,
+        url: &str,
+        connections: u32,
+        args: &Args,
+        script: &std::path::Path,
+    ) -> anyhow::Result<(WrkResult, Option<f64>)> {
+        let before = self.cpu_seconds();
+        let result = wrk_with(url, connections, args, &[], Some(script))?;
+        let per_request = match (before, self.cpu_seconds()) {
+            (Some(before), Some(after)) if result.requests > 0 => Some((after - before) * 1e6 / result.requests as f64),
+            _ => None,
+        };
+        Ok((result, per_request))
+    }
+
     /// Peak RSS in MiB, when the bench started the server.
     fn peak_mb(&self) -> Option<f64> {
         self.child.is_some().then(|| self.rss_mb().1)
@@ -413,6 +442,8 @@ impl Drop for Server {
 /// What `wrk --latency` reported.
 struct WrkResult {
     requests_per_sec: f64,
+    /// Requests completed (summed over the runs).
+    requests: u64,
     p50_ms: f64,
     p90_ms: f64,
     p99_ms: f64,
@@ -460,8 +491,14 @@ fn parse_wrk(output: &str) -> anyhow::Result<WrkResult> {
                 .sum()
         })
         .unwrap_or(0);
+    let requests = output
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .with_context(|| format!("no request count in wrk output:\n{output}"))?;
     Ok(WrkResult {
         requests_per_sec,
+        requests,
         p50_ms: percentile("50%")?,
         p90_ms: percentile("90%")?,
         p99_ms: percentile("99%")?,
@@ -525,6 +562,7 @@ fn wrk_with(
     };
     Ok(WrkResult {
         requests_per_sec: median(|r| r.requests_per_sec),
+        requests: runs.iter().map(|r| r.requests).sum(),
         p50_ms: median(|r| r.p50_ms),
         p90_ms: median(|r| r.p90_ms),
         p99_ms: median(|r| r.p99_ms),
@@ -946,9 +984,14 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
             .or(check["result"]["structuredContent"]["total"].as_u64());
         // `filter` also runs the same query through REST against the same server and data, interleaved per
         // concurrency level, so the MCP ÷ REST ratio comes from one run.
-        if args.scenario == Scenario::Filter {
-            let body = json!({"filters": filter_conditions(seeded), "pagination": {"page": 1, "pageSize": 25}});
-            rest_requests.push((seeded.key.clone(), body));
+        // `create-1` likewise runs REST `POST /api/v1/contacts` with the same contact.
+        match args.scenario {
+            Scenario::Filter => {
+                let body = json!({"filters": filter_conditions(seeded), "pagination": {"page": 1, "pageSize": 25}});
+                rest_requests.push((seeded.key.clone(), body));
+            }
+            Scenario::Create1 => rest_requests.push((seeded.key.clone(), new_contact(0))),
+            _ => {}
         }
         requests.push((name, url, seeded.key.clone(), body, total));
     }
@@ -974,23 +1017,27 @@ async fn posted(args: &Args, binary: &PathBuf) -> anyhow::Result<Vec<Row>> {
     let rest = if rest_requests.is_empty() {
         None
     } else {
-        let rest_url = format!("{}/api/v1/contacts/search", server.base);
+        let (rest_name, path) = if args.scenario == Scenario::Create1 {
+            ("rest-create-1 (same server)", "contacts")
+        } else {
+            ("rest-search (same server)", "contacts/search")
+        };
+        let rest_url = format!("{}/api/v1/{path}", server.base);
         let rest_script = post_script(&rest_url, &rest_requests)?;
-        Some((rest_url, rest_script))
+        Some((rest_name, rest_url, rest_script))
     };
     let mut rows = Vec::new();
+    let with_cpu = |cpu: Option<f64>| match cpu {
+        Some(us) if note.is_empty() => format!("server CPU {us:.0} µs/request"),
+        Some(us) => format!("{note}, server CPU {us:.0} µs/request"),
+        None => note.clone(),
+    };
     for &connections in &args.connections {
-        let result = wrk_with(&url, connections, args, &[], Some(script.path()))?;
-        rows.push(row(name, connections, &result, server.peak_mb(), note.clone()));
-        if let Some((rest_url, rest_script)) = &rest {
-            let result = wrk_with(rest_url, connections, args, &[], Some(rest_script.path()))?;
-            rows.push(row(
-                "rest-search (same server)",
-                connections,
-                &result,
-                server.peak_mb(),
-                note.clone(),
-            ));
+        let (result, cpu) = server.wrk_cpu(&url, connections, args, script.path())?;
+        rows.push(row(name, connections, &result, server.peak_mb(), with_cpu(cpu)));
+        if let Some((rest_name, rest_url, rest_script)) = &rest {
+            let (result, cpu) = server.wrk_cpu(rest_url, connections, args, rest_script.path())?;
+            rows.push(row(rest_name, connections, &result, server.peak_mb(), with_cpu(cpu)));
         }
     }
     Ok(rows)
@@ -1004,6 +1051,11 @@ fn filter_conditions(seeded: &Seeded) -> Value {
     ])
 }
 
+/// The contact the create scenarios send.
+fn new_contact(i: usize) -> Value {
+    json!({"firstName": format!("New{i}"), "lastName": "Bench", "emails": [format!("new{i}@example.com")]})
+}
+
 /// A scenario's request for one seeded company: (row name, URL, body).
 async fn scenario_request(
     scenario: Scenario,
@@ -1013,7 +1065,6 @@ async fn scenario_request(
     let mcp = format!("{}/api/v1/mcp", server.base);
     let search = format!("{}/api/v1/contacts/search", server.base);
     let tool = |name: &str, arguments: Value| json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}});
-    let contact = |i: usize| json!({"firstName": format!("New{i}"), "lastName": "Bench", "emails": [format!("new{i}@example.com")]});
     Ok(match scenario {
         Scenario::ToolsList => (
             "tools-list",
@@ -1043,14 +1094,14 @@ async fn scenario_request(
         Scenario::Create1 => (
             "create-1",
             mcp,
-            tool("create_contacts", json!({"contacts": [contact(0)]})),
+            tool("create_contacts", json!({"contacts": [new_contact(0)]})),
         ),
         Scenario::Create100 => (
             "create-100",
             mcp,
             tool(
                 "create_contacts",
-                json!({"contacts": (0..100).map(contact).collect::<Vec<_>>()}),
+                json!({"contacts": (0..100).map(new_contact).collect::<Vec<_>>()}),
             ),
         ),
         Scenario::GetEntities => {
@@ -1687,5 +1738,6 @@ mod tests {
         assert!((parsed.p99_ms - 1100.0).abs() < 1e-9);
         assert!((parsed.requests_per_sec - 12345.67).abs() < 1e-9);
         assert_eq!(parsed.errors, 10);
+        assert_eq!(parsed.requests, 100);
     }
 }

@@ -232,6 +232,17 @@ impl Column {
     }
 }
 
+/// A custom column id as stored (a lowercase, hyphenated UUID) when `raw` is a UUID in any form the `uuid` crate
+/// reads (upper case, without hyphens, braced), else `raw` unchanged: a column is found by the same id in a path, a
+/// filter, a sort and a custom value.
+#[must_use]
+pub fn column_key(raw: &str) -> std::borrow::Cow<'_, str> {
+    match uuid::Uuid::parse_str(raw) {
+        Ok(id) if id.to_string() != raw => std::borrow::Cow::Owned(id.to_string()),
+        _ => std::borrow::Cow::Borrowed(raw),
+    }
+}
+
 /// The single-select defaults of an entity's columns, as `(column id, option id)`: what a new record gets when
 /// its input leaves those columns unset.
 #[must_use]

@@ -255,7 +255,7 @@ impl Parser<'_> {
                     "is not a field of a custom value (columnId, value)",
                 );
             }
-            let column_id = obj.get("columnId").and_then(Value::as_str).unwrap_or_default();
+            let column_id = super::custom::column_key(obj.get("columnId").and_then(Value::as_str).unwrap_or_default());
             let Some(column) = self
                 .columns
                 .iter()

@@ -12,7 +12,7 @@ use surrealdb::types::{RecordId, ToSql};
 use utoipa::ToSchema;
 
 use super::access::{Access, Scope};
-use super::custom::{Column, ColumnType, instant, is_date, is_datetime};
+use super::custom::{Column, ColumnType, column_key, instant, is_date, is_datetime};
 use super::spec::{OrderedEdge, Relation, Target};
 use super::text_index::{Matches, tokens};
 use super::{Entity, Page};
@@ -23,6 +23,7 @@ use crate::error::ErrorDetail;
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     /// A filterable field (see the entity's configuration) or a custom column id.
+    #[serde(deserialize_with = "field_name")]
     pub field: String,
     /// One of: equals, contains, gt, gte, lt, lte, in, notIn, between, hasNone, hasSome, isNull, isNotNull, inLastDays.
     pub operator: String,
@@ -41,9 +42,16 @@ pub struct Filter {
 #[serde(deny_unknown_fields)]
 pub struct SortDescriptor {
     /// A sortable field or a custom column id.
+    #[serde(deserialize_with = "field_name")]
     pub field: String,
     /// `asc` or `desc`.
     pub direction: Direction,
+}
+
+/// A field name, with a custom column id in the form it is stored in ([`column_key`]).
+fn field_name<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    Ok(column_key(&raw).into_owned())
 }
 
 /// Sort direction.

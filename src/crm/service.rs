@@ -1,6 +1,7 @@
 //! The company-level CRM operations every surface (REST, MCP) calls: permission checks, validation, reads,
 //! writes. Reads run on the company's session directly; writes are called from the company's actor.
 
+use std::ops::Bound;
 use std::sync::atomic::AtomicU64;
 
 use parking_lot::RwLock;
@@ -8,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
+use surrealdb::types::{Object as DbObject, RecordId, RecordIdKey, RecordIdKeyRange, Value as DbValue};
 use utoipa::ToSchema;
 
 use super::access::{Access, Scope};
@@ -525,9 +527,10 @@ impl Company<'_> {
 
     /// One column.
     pub fn column(&self, id: &str) -> CrmResult<Column> {
+        let key = custom::column_key(id);
         self.columns
             .iter()
-            .find(|c| c.id == id)
+            .find(|c| c.id == key)
             .cloned()
             .ok_or_else(|| CrmError::NotFound(format!("Custom column {id} not found")))
     }
@@ -587,19 +590,56 @@ impl WriteRequest {
     }
 }
 
-/// Change events after a sequence number, oldest first.
+/// Change events after a sequence number, oldest first, at most `limit`.
+///
+/// Events are keyed by their number (`schema/tenant/040_outbox.surql`), so this reads the key range
+/// `(after, after + limit]`, and the next ranges up to the last event if some numbers in it are missing (a write
+/// that failed after taking its numbers in another process). A range read costs what it holds: SurrealDB 3.3.5
+/// applies a `LIMIT` to an open-ended key range only after reading all of it.
 pub async fn events(db: &Surreal<Any>, after: u64, limit: u32) -> CrmResult<Vec<Value>> {
-    let sql = "SELECT seq, event, entityId, payload, userId, companyId, createdAt FROM outbox WHERE seq > $after ORDER BY seq LIMIT $limit";
-    let mut results = run(db, sql, json!({"after": after, "limit": limit})).await?;
-    Ok(match results.pop() {
-        Some(Value::Array(rows)) => rows,
-        _ => Vec::new(),
-    })
+    const SQL: &str =
+        "SELECT record::id(id) AS seq, event, entityId, payload, userId, companyId, createdAt FROM $range";
+    let last = last_seq(db).await?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut items = Vec::new();
+    let mut from = after;
+    while items.len() < limit && from < last {
+        let wanted = u64::try_from(limit - items.len()).unwrap_or(u64::MAX);
+        let to = last.min(from.saturating_add(wanted));
+        let vars = DbValue::Object(DbObject::from_iter([(
+            "range".to_owned(),
+            key_range("outbox", from, to),
+        )]));
+        if let Some(Value::Array(rows)) = run(db, SQL, vars).await?.pop() {
+            items.extend(rows);
+        }
+        from = to;
+    }
+    items.truncate(limit);
+    Ok(items)
 }
 
-/// The highest outbox sequence number written so far.
+/// The records of `table` keyed by the numbers in `(after, to]`, as a value to bind.
+fn key_range(table: &str, after: u64, to: u64) -> DbValue {
+    let key = |n: u64| RecordIdKey::Number(i64::try_from(n).unwrap_or(i64::MAX));
+    DbValue::RecordId(RecordId::new(
+        table,
+        RecordIdKey::Range(Box::new(RecordIdKeyRange {
+            start: Bound::Excluded(key(after)),
+            end: Bound::Included(key(to)),
+        })),
+    ))
+}
+
+/// The highest outbox sequence number written so far (the last key: a reverse walk of the table that stops at one
+/// row).
 pub async fn last_seq(db: &Surreal<Any>) -> CrmResult<u64> {
-    let mut results = run(db, "SELECT VALUE seq FROM outbox ORDER BY seq DESC LIMIT 1", json!({})).await?;
+    let mut results = run(
+        db,
+        "SELECT VALUE record::id(id) FROM outbox ORDER BY id DESC LIMIT 1",
+        json!({}),
+    )
+    .await?;
     Ok(match results.pop() {
         Some(Value::Array(values)) => values.first().and_then(Value::as_u64).unwrap_or(0),
         _ => 0,
@@ -735,13 +775,13 @@ mod tests {
         assert_eq!(count("contact").await, json!(3));
         assert_eq!(count("service").await, json!(1));
         assert_eq!(count("outbox").await, json!(5));
-        let seqs = crate::store::run(&db, "SELECT VALUE seq FROM outbox ORDER BY seq", json!({}))
+        let seqs = crate::store::run(&db, "SELECT VALUE record::id(id) FROM outbox ORDER BY id", json!({}))
             .await
             .unwrap()
             .pop()
             .unwrap();
         assert_eq!(seqs, json!([1, 2, 3, 4, 5]), "failed writes leave no gap");
-        let payloads = crate::store::run(&db, "SELECT VALUE payload.id FROM outbox ORDER BY seq", json!({}))
+        let payloads = crate::store::run(&db, "SELECT VALUE payload.id FROM outbox ORDER BY id", json!({}))
             .await
             .unwrap()
             .pop()
@@ -751,5 +791,98 @@ mod tests {
             .map(|a| &a.as_ref().unwrap().records[0]["id"])
             .collect();
         assert_eq!(payloads.as_array().unwrap()[3..].iter().collect::<Vec<_>>(), expected);
+    }
+    /// Events of a version before 2 (keyed at random, numbered in an indexed `seq` field) move to the key of their
+    /// number when the schema is applied, in batches of 1,000, keeping their content and creation time; the index and
+    /// the field go, and numbering goes on after the last. `events` reads them in order across its ranges, and over a
+    /// missing number.
+    #[tokio::test]
+    async fn events_of_earlier_versions_are_keyed_by_their_number_and_read_in_order() {
+        let db = surrealdb::engine::any::connect("mem://").await.unwrap();
+        db.query("DEFINE NAMESPACE t; USE NS t; DEFINE DATABASE d;")
+            .await
+            .unwrap();
+        db.use_ns("t").use_db("d").await.unwrap();
+        // The outbox as versions before 2 defined it, with 1,100 events written at random keys out of order.
+        let legacy = "DEFINE TABLE outbox SCHEMAFULL;
+            DEFINE FIELD seq ON outbox TYPE int;
+            DEFINE FIELD event ON outbox TYPE string;
+            DEFINE FIELD entityId ON outbox TYPE string;
+            DEFINE FIELD payload ON outbox TYPE object FLEXIBLE;
+            DEFINE FIELD userId ON outbox TYPE option<string>;
+            DEFINE FIELD companyId ON outbox TYPE string;
+            DEFINE FIELD createdAt ON outbox TYPE datetime DEFAULT time::now();
+            DEFINE INDEX outbox_seq ON outbox FIELDS seq UNIQUE;
+            FOR $n IN array::shuffle(<array> 1..=1100) {
+                CREATE outbox CONTENT {seq: $n, event: 'contact.created', entityId: 'e' + <string> $n,
+                    payload: {n: $n}, userId: IF $n % 2 = 0 { 'u' } ELSE { NONE }, companyId: 'c',
+                    createdAt: d'2026-01-01T00:00:00Z' + <duration> (<string> $n + 's')};
+            };";
+        db.query(legacy).await.unwrap().check().unwrap();
+        assert!(
+            crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
+                .await
+                .unwrap()
+        );
+
+        let keys = run(&db, "SELECT VALUE record::id(id) FROM outbox ORDER BY id", json!({}))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(keys, json!((1..=1100).collect::<Vec<u64>>()));
+        let info = run(&db, "INFO FOR TABLE outbox", json!({}))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(info["indexes"], json!({}), "{info}");
+        assert!(info["fields"].get("seq").is_none(), "{info}");
+
+        // Across the two batches of the move.
+        let page = events(&db, 900, 150).await.unwrap();
+        let numbers: Vec<u64> = page.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(numbers, (901..=1050).collect::<Vec<u64>>());
+        let event = &page[0];
+        assert_eq!(event["entityId"], "e901");
+        assert_eq!(event["payload"], json!({"n": 901}));
+        assert_eq!(event["userId"], Value::Null);
+        assert_eq!(event["createdAt"], "2026-01-01T00:15:01Z");
+        assert_eq!(page[1]["userId"], "u");
+        assert_eq!(events(&db, 1050, 500).await.unwrap().len(), 50);
+        assert!(events(&db, 1100, 10).await.unwrap().is_empty());
+
+        // Numbering goes on after the last event.
+        let company = company(&db);
+        let seq = AtomicU64::new(last_seq(&db).await.unwrap());
+        let (access, request) = create(Entity::Contact, json!({"firstName": "Ann"}));
+        company.write(&access, &seq, request).await.unwrap();
+        let last = events(&db, 1100, 10).await.unwrap();
+        assert_eq!(last.len(), 1);
+        assert_eq!(
+            (last[0]["seq"].as_u64(), &last[0]["event"]),
+            (Some(1101), &json!("contact.created"))
+        );
+
+        // A missing number (a write of another process that failed after taking it) does not end a page early.
+        run(&db, "DELETE outbox:1002; DELETE outbox:1003;", json!({}))
+            .await
+            .unwrap();
+        let page = events(&db, 1000, 3).await.unwrap();
+        let numbers: Vec<u64> = page.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(numbers, [1001, 1004, 1005]);
+        // Applying the schema again moves nothing and keeps every event.
+        run(&db, "DELETE schema_meta", json!({})).await.unwrap();
+        assert!(
+            crate::store::migrate::ensure(&db, &crate::store::migrate::TENANT)
+                .await
+                .unwrap()
+        );
+        let count = run(&db, "RETURN count(SELECT id FROM outbox)", json!({}))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(count, json!(1099));
     }
 }

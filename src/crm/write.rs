@@ -499,10 +499,10 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// An outbox row without its payload, numbered next.
+    /// An outbox row without its payload, numbered next (the number is its key: `outbox:<n>`).
     fn outbox_row(&self, event: &str, entity_id: &str) -> Value {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        json!({"seq": seq, "event": event, "entityId": entity_id,
+        json!({"id": seq, "event": event, "entityId": entity_id,
                "userId": self.access.user_id, "companyId": self.company_id})
     }
 

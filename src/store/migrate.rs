@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -19,15 +20,22 @@ pub struct SchemaSet {
     pub version: i64,
     /// `(file name, SurrealQL)` in application order.
     pub files: &'static [(&'static str, &'static str)],
+    /// Data migrations, run in order after the files and before the set is recorded as applied (so one that is
+    /// interrupted runs again at the next start); each must be a no-op where it has nothing to do.
+    pub steps: &'static [Step],
     /// [`SchemaSet::checksum`], computed once.
     checksum: OnceLock<String>,
 }
+
+/// A data migration of a schema set.
+pub type Step = for<'a> fn(&'a Surreal<Any>) -> BoxFuture<'a, StoreResult<()>>;
 
 /// The control database's schema.
 pub static CONTROL: SchemaSet = SchemaSet {
     marker: "current",
     version: 1,
     checksum: OnceLock::new(),
+    steps: &[],
     files: &[
         (
             "010_company.surql",
@@ -49,8 +57,9 @@ pub static CONTROL: SchemaSet = SchemaSet {
 /// Every company database's schema (its secondary indexes are [`TENANT_INDEXES`]).
 pub static TENANT: SchemaSet = SchemaSet {
     marker: "current",
-    version: 1,
+    version: 2,
     checksum: OnceLock::new(),
+    steps: &[key_events_by_number],
     files: &[
         (
             "010_entities.surql",
@@ -80,6 +89,7 @@ pub static TENANT_INDEXES: SchemaSet = SchemaSet {
     marker: "indexes",
     version: 1,
     checksum: OnceLock::new(),
+    steps: &[],
     files: &[
         (
             "indexes/010_fields.surql",
@@ -149,6 +159,9 @@ pub async fn ensure(db: &Surreal<Any>, set: &SchemaSet) -> StoreResult<bool> {
             .await?
             .check()?;
     }
+    for step in set.steps {
+        step(db).await?;
+    }
     run(
         db,
         RECORD_APPLIED,
@@ -156,6 +169,42 @@ pub async fn ensure(db: &Surreal<Any>, set: &SchemaSet) -> StoreResult<bool> {
     )
     .await?;
     Ok(true)
+}
+
+/// Moves up to 1,000 events of a version before 2 (keyed at random, numbered in `seq`, found through the
+/// `outbox_seq` index) to the key of their number, in one transaction; returns how many and the last number.
+const KEY_EVENTS: &str = "BEGIN TRANSACTION;
+LET $rows = SELECT * FROM outbox WHERE seq > $after ORDER BY seq LIMIT 1000;
+FOR $row IN $rows {
+    CREATE type::record('outbox', $row.seq)
+        CONTENT $row.{event, entityId, payload, userId, companyId, createdAt} RETURN NONE;
+    DELETE $row.id RETURN NONE;
+};
+[count($rows), array::last($rows).seq];
+COMMIT TRANSACTION;";
+
+/// Tenant schema 2: events of earlier versions get their number as key (`schema/tenant/040_outbox.surql`), a
+/// thousand per transaction, so an outbox of any size moves without one transaction outgrowing the engine's limits;
+/// then the `seq` index goes. Each batch commits on its own, so an interrupted move resumes where it stopped (the
+/// set is recorded only after this step). On a database without such events it reads an empty table once.
+fn key_events_by_number(db: &Surreal<Any>) -> BoxFuture<'_, StoreResult<()>> {
+    Box::pin(async move {
+        let mut after = 0_i64;
+        loop {
+            let results = run(db, KEY_EVENTS, json!({"after": after})).await?;
+            let moved = results.iter().rev().find(|r| r.is_array()).cloned().unwrap_or_default();
+            let (count, last) = (moved[0].as_u64().unwrap_or(0), moved[1].as_i64());
+            match last {
+                Some(last) if count > 0 => after = last,
+                _ => break,
+            }
+            if count < 1000 {
+                break;
+            }
+        }
+        run(db, "REMOVE INDEX IF EXISTS outbox_seq ON outbox;", json!({})).await?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -175,6 +224,7 @@ mod tests {
             marker: "m",
             version: 1,
             checksum: OnceLock::new(),
+            steps: &[],
             files: Box::leak(Box::new([("a.surql", text)])),
         };
         let base = set("-- why\nDEFINE TABLE t;\n");

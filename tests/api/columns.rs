@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{call, create, id, spawn_app};
+use crate::helpers::{call, create, id, ids, search, spawn_app};
 
 #[actix_web::test]
 async fn each_column_type_takes_valid_values_and_refuses_invalid_ones_with_its_message() {
@@ -224,4 +224,87 @@ async fn single_select_defaults_are_backfilled_and_removed_options_fall_back_to_
         open.as_str(),
         "a removed option falls back to the default"
     );
+}
+
+/// A column id in another form of the same UUID (upper case, without hyphens) finds the column everywhere a column
+/// id is taken: a custom value, a filter, a sort, and the column's own routes, as the path always did.
+#[actix_web::test]
+async fn a_column_id_in_upper_case_or_without_hyphens_finds_the_column_everywhere() {
+    let app = spawn_app().await;
+    let c = app.create_company("Forms").await;
+    let k = &c.key;
+    let (_, column) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "contact", "type": "plain", "label": "Code"})),
+    )
+    .await;
+    let stored = column["id"].as_str().unwrap().to_owned();
+    let upper = stored.to_uppercase();
+    let bare = stored.replace('-', "");
+    let ann = create(
+        &app,
+        k,
+        "contacts",
+        json!({"firstName": "Ann", "customFieldValues": [{"columnId": upper, "value": "b"}]}),
+    )
+    .await;
+    assert_eq!(ann["customFieldValues"], json!([{"columnId": stored, "value": "b"}]));
+    create(
+        &app,
+        k,
+        "contacts",
+        json!({"firstName": "Bob", "customFieldValues": [{"columnId": bare, "value": "a"}]}),
+    )
+    .await;
+
+    for form in [&upper, &bare] {
+        let page = search(
+            &app,
+            k,
+            "contacts",
+            json!({"filters": [{"field": form, "operator": "equals", "value": "b"}]}),
+        )
+        .await;
+        assert_eq!(ids(&page), [id(&ann)], "filter by {form}");
+        let page = search(
+            &app,
+            k,
+            "contacts",
+            json!({"sortDescriptor": {"field": form, "direction": "asc"}}),
+        )
+        .await;
+        let names: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["firstName"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Bob", "Ann"], "sort by {form}");
+    }
+    let (status, renamed) = call(
+        &app,
+        k,
+        Method::PUT,
+        &format!("/api/v1/custom-columns/{upper}"),
+        Some(json!({"label": "Ref"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &renamed["id"], &renamed["label"]),
+        (200, &json!(stored), &json!("Ref"))
+    );
+    // Not a UUID in any form: not found, with the columns there are.
+    let (status, error) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"firstName": "Cy", "customFieldValues": [{"columnId": format!("{stored}x"), "value": "c"}]})),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["details"][0]["path"], "customFieldValues[0].columnId");
 }
