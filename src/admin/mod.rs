@@ -161,10 +161,6 @@ pub struct CompanySummary {
     pub actor_running: bool,
 }
 
-/// A lock per company id (see [`Admin::writing`]).
-type CompanyLocks =
-    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>>;
-
 /// The platform administration service.
 #[derive(Clone)]
 pub struct Admin {
@@ -176,7 +172,7 @@ pub struct Admin {
     /// change of the same company: two admins deactivating each other, a role assigned while it is deleted, one key
     /// rotated twice. Every such rule is within one company, so a company whose worker is slow holds up only its
     /// own changes. Reads do not take it.
-    writes: CompanyLocks,
+    writes: crate::tenants::CompanyLocks,
 }
 
 fn detail(path: &str, message: &str) -> ErrorDetail {
@@ -212,18 +208,14 @@ impl Admin {
             store,
             tenants,
             verifier,
-            writes: std::sync::Arc::default(),
+            writes: crate::tenants::CompanyLocks::default(),
         }
     }
 
     /// Waits for the other changes to this company's control data to finish; the change runs while the guard
     /// lives.
     async fn writing(&self, company_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            locks.entry(company_id.to_owned()).or_default().clone()
-        };
-        lock.lock_owned().await
+        self.writes.lock(company_id).await
     }
 
     /// The key verifier.

@@ -590,32 +590,69 @@ impl WriteRequest {
     }
 }
 
-/// Change events after a sequence number, oldest first, at most `limit`.
+/// Bytes of event JSON a page of [`events`] stops after (the event that crosses it is the page's last): a page
+/// holds at most `limit` events, and fewer once they are large (a record of many long custom values makes an event
+/// of megabytes, and 500 of them would be held in memory at once).
+pub const EVENTS_PAGE_BYTES: usize = 1 << 20;
+
+/// Events read per key range: what one read holds in memory beyond the page's byte budget.
+const EVENTS_PER_READ: u64 = 100;
+
+/// The widest key range one read spans (after ranges that held no event).
+const EVENTS_MAX_SPAN: u64 = 100 * 1024;
+
+/// Change events after a sequence number, oldest first: at most `limit`, and no more once they reach
+/// [`EVENTS_PAGE_BYTES`] (always at least one, if there is one); the caller goes on after the last `seq`.
 ///
-/// Events are keyed by their number (`schema/tenant/040_outbox.surql`), so this reads the key range
-/// `(after, after + limit]`, and the next ranges up to the last event if some numbers in it are missing (a write
-/// that failed after taking its numbers in another process). A range read costs what it holds: SurrealDB 3.3.5
-/// applies a `LIMIT` to an open-ended key range only after reading all of it.
+/// Events are keyed by their number (`schema/tenant/040_outbox.surql`), so this reads key ranges up to the last
+/// event, at most [`EVENTS_PER_READ`] events each: a range of 100 keys first, twice as wide after each range that held
+/// nothing (numbers can be missing: a write that failed after taking its numbers in another process), so a gap costs
+/// a few reads, not one per 100 numbers. A range read costs what its keys hold: SurrealDB 3.3.5 applies a `LIMIT` to
+/// an open-ended key range only after reading all of it.
 pub async fn events(db: &Surreal<Any>, after: u64, limit: u32) -> CrmResult<Vec<Value>> {
-    const SQL: &str =
-        "SELECT record::id(id) AS seq, event, entityId, payload, userId, companyId, createdAt FROM $range";
+    const SQL: &str = "SELECT record::id(id) AS seq, event, entityId, payload, userId, companyId, createdAt \
+                       FROM $range LIMIT $limit";
     let last = last_seq(db).await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut items = Vec::new();
+    let mut items: Vec<Value> = Vec::new();
+    let mut bytes = 0;
     let mut from = after;
-    while items.len() < limit && from < last {
-        let wanted = u64::try_from(limit - items.len()).unwrap_or(u64::MAX);
-        let to = last.min(from.saturating_add(wanted));
-        let vars = DbValue::Object(DbObject::from_iter([(
-            "range".to_owned(),
-            key_range("outbox", from, to),
-        )]));
-        if let Some(Value::Array(rows)) = run(db, SQL, vars).await?.pop() {
-            items.extend(rows);
+    let mut span = EVENTS_PER_READ;
+    while items.len() < limit && bytes < EVENTS_PAGE_BYTES && from < last {
+        let wanted = u64::try_from(limit - items.len())
+            .unwrap_or(u64::MAX)
+            .min(EVENTS_PER_READ);
+        let to = last.min(from.saturating_add(span.max(wanted)));
+        let vars = DbValue::Object(DbObject::from_iter([
+            ("range".to_owned(), key_range("outbox", from, to)),
+            (
+                "limit".to_owned(),
+                DbValue::from_t(i64::try_from(wanted).unwrap_or(i64::MAX)),
+            ),
+        ]));
+        let rows = match run(db, SQL, vars).await?.pop() {
+            Some(Value::Array(rows)) => rows,
+            _ => Vec::new(),
+        };
+        // A full read may have left events of its range unread: go on after the last one read.
+        let full = rows.len() as u64 >= wanted;
+        from = match rows.last().and_then(|row| row["seq"].as_u64()) {
+            Some(seq) if full => seq,
+            _ => to,
+        };
+        span = if rows.is_empty() {
+            span.saturating_mul(2).min(EVENTS_MAX_SPAN)
+        } else {
+            EVENTS_PER_READ
+        };
+        for row in rows {
+            if items.len() == limit || bytes >= EVENTS_PAGE_BYTES {
+                break;
+            }
+            bytes += serde_json::to_vec(&row).map_or(0, |json| json.len());
+            items.push(row);
         }
-        from = to;
     }
-    items.truncate(limit);
     Ok(items)
 }
 
@@ -640,10 +677,14 @@ pub async fn last_seq(db: &Surreal<Any>) -> CrmResult<u64> {
         json!({}),
     )
     .await?;
-    Ok(match results.pop() {
-        Some(Value::Array(values)) => values.first().and_then(Value::as_u64).unwrap_or(0),
-        _ => 0,
-    })
+    match results.pop() {
+        // Keys that are not numbers sort after the numbers. Such a key (an event an earlier version wrote, not
+        // moved) would restart the numbering at 1, where every write fails as a duplicate: refuse instead.
+        Some(Value::Array(mut values)) if !values.is_empty() => {
+            Ok(serde_json::from_value::<u64>(values.swap_remove(0)).map_err(StoreError::from)?)
+        }
+        _ => Ok(0),
+    }
 }
 
 #[cfg(test)]
@@ -793,7 +834,7 @@ mod tests {
         assert_eq!(payloads.as_array().unwrap()[3..].iter().collect::<Vec<_>>(), expected);
     }
     /// Events of a version before 2 (keyed at random, numbered in an indexed `seq` field) move to the key of their
-    /// number when the schema is applied, in batches of 1,000, keeping their content and creation time; the index and
+    /// number when the schema is applied, in batches of 100, keeping their content and creation time; the index and
     /// the field go, and numbering goes on after the last. `events` reads them in order across its ranges, and over a
     /// missing number.
     #[tokio::test]
@@ -871,6 +912,15 @@ mod tests {
         let page = events(&db, 1000, 3).await.unwrap();
         let numbers: Vec<u64> = page.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
         assert_eq!(numbers, [1001, 1004, 1005]);
+        // Nor does a wide gap, read through ever wider ranges; a range of more events than wanted goes on after the
+        // last one read.
+        run(&db, "DELETE outbox:100>..=900;", json!({})).await.unwrap();
+        let page = events(&db, 50, 100).await.unwrap();
+        let numbers: Vec<u64> = page.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(numbers, (51..=100).chain(901..=950).collect::<Vec<u64>>());
+        let page = events(&db, 950, 2).await.unwrap();
+        let numbers: Vec<u64> = page.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(numbers, [951, 952]);
         // Applying the schema again moves nothing and keeps every event.
         run(&db, "DELETE schema_meta", json!({})).await.unwrap();
         assert!(
@@ -883,6 +933,15 @@ mod tests {
             .unwrap()
             .pop()
             .unwrap();
-        assert_eq!(count, json!(1099));
+        assert_eq!(count, json!(299));
+        // An event keyed otherwise than by a number (one not moved) stops the numbering rather than restart it at 1.
+        run(
+            &db,
+            "CREATE outbox:stray CONTENT {event: 'contact.created', entityId: 'e', payload: {}, companyId: 'c'};",
+            json!({}),
+        )
+        .await
+        .unwrap();
+        assert!(last_seq(&db).await.is_err());
     }
 }

@@ -119,12 +119,13 @@ struct EventsQuery {
     limit: Option<u32>,
 }
 
-/// The company's change events after a sequence number, oldest first (needs `readAll` on `auditLog`).
+/// The company's change events after a sequence number, oldest first (needs `readAll` on `auditLog`): at most
+/// `limit`, and fewer once a page holds 1 MiB of JSON; go on after the last `seq` until a page is empty.
 #[utoipa::path(
     tag = "events",
     operation_id = "listEvents",
     params(EventsQuery),
-    responses((status = 200, description = "`{items: [event]}`, oldest first", body = Object), super::openapi::ApiErrors)
+    responses((status = 200, description = "`{items: [event]}`, oldest first: at most `limit`, fewer once the page holds 1 MiB of JSON (at least one event); go on after the last `seq` until a page is empty", body = Object), super::openapi::ApiErrors)
 )]
 #[get("/events")]
 async fn events(

@@ -171,10 +171,13 @@ pub async fn ensure(db: &Surreal<Any>, set: &SchemaSet) -> StoreResult<bool> {
     Ok(true)
 }
 
-/// Moves up to 1,000 events of a version before 2 (keyed at random, numbered in `seq`, found through the
-/// `outbox_seq` index) to the key of their number, in one transaction; returns how many and the last number.
+/// Events moved per transaction by [`key_events_by_number`]: an event holds a whole record, which can be large.
+const KEY_EVENTS_BATCH: u64 = 100;
+
+/// Moves up to [`KEY_EVENTS_BATCH`] events of a version before 2 (keyed at random, numbered in `seq`, found through
+/// the `outbox_seq` index) to the key of their number, in one transaction; returns how many and the last number.
 const KEY_EVENTS: &str = "BEGIN TRANSACTION;
-LET $rows = SELECT * FROM outbox WHERE seq > $after ORDER BY seq LIMIT 1000;
+LET $rows = SELECT * FROM outbox WHERE seq > $after ORDER BY seq LIMIT $batch;
 FOR $row IN $rows {
     CREATE type::record('outbox', $row.seq)
         CONTENT $row.{event, entityId, payload, userId, companyId, createdAt} RETURN NONE;
@@ -183,22 +186,30 @@ FOR $row IN $rows {
 [count($rows), array::last($rows).seq];
 COMMIT TRANSACTION;";
 
-/// Tenant schema 2: events of earlier versions get their number as key (`schema/tenant/040_outbox.surql`), a
-/// thousand per transaction, so an outbox of any size moves without one transaction outgrowing the engine's limits;
-/// then the `seq` index goes. Each batch commits on its own, so an interrupted move resumes where it stopped (the
-/// set is recorded only after this step). On a database without such events it reads an empty table once.
+/// Tenant schema 2: events of earlier versions get their number as key (`schema/tenant/040_outbox.surql`), a batch
+/// per transaction, so an outbox of any size moves without one transaction outgrowing the engine's limits; then the
+/// `seq` index goes. Each batch commits on its own, so an interrupted move resumes where it stopped (the set is
+/// recorded only after this step). A database without the index (new, or moved already) is left alone: without it,
+/// finding the old events would read the whole table.
 fn key_events_by_number(db: &Surreal<Any>) -> BoxFuture<'_, StoreResult<()>> {
     Box::pin(async move {
-        let mut after = 0_i64;
+        let info = run(db, "INFO FOR TABLE outbox", json!({}))
+            .await?
+            .pop()
+            .unwrap_or_default();
+        if info["indexes"].get("outbox_seq").is_none() {
+            return Ok(());
+        }
+        let mut after = i64::MIN;
         loop {
-            let results = run(db, KEY_EVENTS, json!({"after": after})).await?;
+            let results = run(db, KEY_EVENTS, json!({"after": after, "batch": KEY_EVENTS_BATCH})).await?;
             let moved = results.iter().rev().find(|r| r.is_array()).cloned().unwrap_or_default();
             let (count, last) = (moved[0].as_u64().unwrap_or(0), moved[1].as_i64());
             match last {
                 Some(last) if count > 0 => after = last,
                 _ => break,
             }
-            if count < 1000 {
+            if count < KEY_EVENTS_BATCH {
                 break;
             }
         }

@@ -3,9 +3,11 @@
 
 mod actor;
 mod handle;
+mod locks;
 mod registry;
 
 pub use handle::{Counts, TenantHandle};
+pub use locks::CompanyLocks;
 pub use registry::TenantRegistry;
 
 use crate::error::{Code, ErrorCode};

@@ -32,6 +32,9 @@ struct Inner {
     store: Store,
     map: ActorMap,
     arbiters: Mutex<Vec<Arbiter>>,
+    /// Held while a company's actor is being started, so concurrent first requests open its database once (opening
+    /// brings its schema up to date, which can move data: see `store::migrate`).
+    opening: super::CompanyLocks,
     /// Companies suspended or deleted while running: no actor is started for them.
     closed: Mutex<std::collections::HashSet<String>>,
     next_arbiter: AtomicUsize,
@@ -52,6 +55,7 @@ impl TenantRegistry {
                 store,
                 map: Arc::new(Mutex::new(HashMap::new())),
                 arbiters: Mutex::new(Vec::new()),
+                opening: super::CompanyLocks::default(),
                 closed: Mutex::new(std::collections::HashSet::new()),
                 next_arbiter: AtomicUsize::new(0),
                 generation: AtomicU64::new(0),
@@ -74,6 +78,10 @@ impl TenantRegistry {
             return Ok(handle);
         }
         let uuid = uuid::Uuid::parse_str(company_id).map_err(|_| TenantError::Gone)?;
+        let _opening = self.inner.opening.lock(company_id).await;
+        if let Some(handle) = self.running_handle(company_id) {
+            return Ok(handle);
+        }
         let session = self
             .inner
             .store

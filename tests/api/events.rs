@@ -333,3 +333,64 @@ async fn the_events_limit_is_checked_not_clamped() {
         "{page}"
     );
 }
+
+/// A page of events stops once it holds 1 MiB of JSON (the event that crosses it is its last), however high the
+/// limit: 300 events of ~6 KB each come in pages of ~170, and paging on from the last `seq` gives every event once,
+/// in order. Ranges also read past the 100-key windows and past the last event.
+#[actix_web::test]
+async fn event_pages_stop_after_a_mebibyte_and_page_on_without_loss() {
+    let app = spawn_app().await;
+    let c = app.create_company("Event bytes").await;
+    let k = &c.key;
+    let (_, column) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "contact", "type": "plain", "label": "Long"})),
+    )
+    .await;
+    let long = "x".repeat(6_000);
+    for batch in 0..3 {
+        let items: Vec<Value> = (0..100)
+            .map(|i| json!({"firstName": format!("P{batch}-{i}"), "customFieldValues": [{"columnId": column["id"], "value": long}]}))
+            .collect();
+        create_many(&app, k, "contacts", json!(items)).await;
+    }
+    let page = |after: u64| {
+        let app = &app;
+        async move {
+            let (status, body) = call(
+                app,
+                k,
+                Method::GET,
+                &format!("/api/v1/events?after={after}&limit=500"),
+                None,
+            )
+            .await;
+            assert_eq!(status, 200);
+            body["items"].as_array().unwrap().clone()
+        }
+    };
+    let (mut seen, mut after, mut pages) = (Vec::new(), 0, 0);
+    loop {
+        let items = page(after).await;
+        if items.is_empty() {
+            break;
+        }
+        let sizes: Vec<usize> = items.iter().map(|e| serde_json::to_vec(e).unwrap().len()).collect();
+        let total: usize = sizes.iter().sum();
+        if after + u64::try_from(items.len()).unwrap() < 300 {
+            assert!(total >= 1 << 20, "a page short of the end holds 1 MiB ({total} bytes)");
+            assert!(
+                total - sizes.last().unwrap() < 1 << 20,
+                "only its last event crosses it"
+            );
+        }
+        seen.extend(items.iter().map(|e| e["seq"].as_u64().unwrap()));
+        after = last_seq(&items);
+        pages += 1;
+    }
+    assert_eq!(seen, (1..=300).collect::<Vec<u64>>());
+    assert_eq!(pages, 2);
+}
