@@ -139,7 +139,7 @@ impl Admin {
         &self,
         key_id: &str,
         owner: Option<&str>,
-    ) -> AdminResult<(tokio::sync::OwnedMutexGuard<()>, ApiKeyInfo, String)> {
+    ) -> AdminResult<(crate::tenants::CompanyGuard, ApiKeyInfo, String)> {
         let company = self.owned_key(key_id, owner).await?.0.company_id;
         let writing = self.writing(&company).await;
         let (key, hash) = self.owned_key(key_id, owner).await?;

@@ -214,7 +214,7 @@ impl Admin {
 
     /// Waits for the other changes to this company's control data to finish; the change runs while the guard
     /// lives.
-    async fn writing(&self, company_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    async fn writing(&self, company_id: &str) -> crate::tenants::CompanyGuard {
         self.writes.lock(company_id).await
     }
 

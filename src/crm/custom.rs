@@ -375,6 +375,29 @@ pub fn check_options(
 ) -> Result<Option<Value>, (String, String)> {
     let bad = |path: &str, message: &str| Err((path.to_owned(), message.to_owned()));
     let one_of = |v: Option<&Value>, allowed: &[&str]| v.and_then(Value::as_str).is_some_and(|s| allowed.contains(&s));
+    // A key no column of this type has is refused, not dropped (a misspelt `allowMultiple` would otherwise be lost).
+    let keys: &[&str] = match kind {
+        ColumnType::Plain => &[],
+        ColumnType::Date | ColumnType::DateTime | ColumnType::DateRange | ColumnType::DateTimeRange => {
+            &["displayFormat"]
+        }
+        ColumnType::Currency => &["currency"],
+        ColumnType::Link | ColumnType::Email | ColumnType::Phone => &["color", "allowMultiple"],
+        ColumnType::SingleSelect => &["options"],
+    };
+    if let Some(Value::Object(map)) = options
+        && let Some(unknown) = map.keys().find(|k| !keys.contains(&k.as_str()))
+        && kind != ColumnType::Plain
+    {
+        return bad(
+            &format!("options.{unknown}"),
+            &format!(
+                "is not an option of {} columns (they take: {})",
+                kind.as_str(),
+                keys.join(", ")
+            ),
+        );
+    }
     match kind {
         ColumnType::Plain => match options {
             None | Some(Value::Null) => Ok(None),

@@ -595,7 +595,8 @@ impl WriteRequest {
 /// of megabytes, and 500 of them would be held in memory at once).
 pub const EVENTS_PAGE_BYTES: usize = 1 << 20;
 
-/// Events read per key range: what one read holds in memory beyond the page's byte budget.
+/// Events returned per key range read (the engine fetches a range's records in batches of up to 500, so a read of a
+/// widened range holds at most that many beyond the page's byte budget).
 const EVENTS_PER_READ: u64 = 100;
 
 /// The widest key range one read spans (after ranges that held no event).
@@ -607,8 +608,8 @@ const EVENTS_MAX_SPAN: u64 = 100 * 1024;
 /// Events are keyed by their number (`schema/tenant/040_outbox.surql`), so this reads key ranges up to the last
 /// event, at most [`EVENTS_PER_READ`] events each: a range of 100 keys first, twice as wide after each range that held
 /// nothing (numbers can be missing: a write that failed after taking its numbers in another process), so a gap costs
-/// a few reads, not one per 100 numbers. A range read costs what its keys hold: SurrealDB 3.3.5 applies a `LIMIT` to
-/// an open-ended key range only after reading all of it.
+/// a few reads, not one per 100 numbers. Ranges are bounded: on SurrealDB 3.3.5 an open-ended range `outbox:5>..
+/// LIMIT 3` took 1.85 ms over 2,000 events, against 0.07 ms for `outbox:5>..=8` (`bench sql`).
 pub async fn events(db: &Surreal<Any>, after: u64, limit: u32) -> CrmResult<Vec<Value>> {
     const SQL: &str = "SELECT record::id(id) AS seq, event, entityId, payload, userId, companyId, createdAt \
                        FROM $range LIMIT $limit";

@@ -7,7 +7,7 @@ mod locks;
 mod registry;
 
 pub use handle::{Counts, TenantHandle};
-pub use locks::CompanyLocks;
+pub use locks::{CompanyGuard, CompanyLocks};
 pub use registry::TenantRegistry;
 
 use crate::error::{Code, ErrorCode};

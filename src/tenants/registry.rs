@@ -33,7 +33,7 @@ struct Inner {
     map: ActorMap,
     arbiters: Mutex<Vec<Arbiter>>,
     /// Held while a company's actor is being started, so concurrent first requests open its database once (opening
-    /// brings its schema up to date, which can move data: see `store::migrate`).
+    /// brings its schema up to date, which can move data: see `store::migrate`), and while one is closed.
     opening: super::CompanyLocks,
     /// Companies suspended or deleted while running: no actor is started for them.
     closed: Mutex<std::collections::HashSet<String>>,
@@ -79,6 +79,10 @@ impl TenantRegistry {
         }
         let uuid = uuid::Uuid::parse_str(company_id).map_err(|_| TenantError::Gone)?;
         let _opening = self.inner.opening.lock(company_id).await;
+        // Closed while this request waited: `close` takes the same lock, so from here on it waits for this open.
+        if self.inner.closed.lock().contains(company_id) {
+            return Err(TenantError::Suspended);
+        }
         if let Some(handle) = self.running_handle(company_id) {
             return Ok(handle);
         }
@@ -160,8 +164,10 @@ impl TenantRegistry {
     }
 
     /// Refuses new actors for a company (suspended or deleted) and stops the running one after its queued writes.
+    /// An actor being started meanwhile is waited for (it holds the company's opening lock), then stopped.
     pub async fn close(&self, company_id: &str) {
         self.inner.closed.lock().insert(company_id.to_owned());
+        let _opening = self.inner.opening.lock(company_id).await;
         self.evict(company_id).await;
     }
 

@@ -308,3 +308,61 @@ async fn a_column_id_in_upper_case_or_without_hyphens_finds_the_column_everywher
     assert_eq!(status, 400, "{error}");
     assert_eq!(error["details"][0]["path"], "customFieldValues[0].columnId");
 }
+
+/// A key of `options` that no column of the type has is a 400 at its path, not dropped; the options a column is
+/// answered with go back unchanged.
+#[actix_web::test]
+async fn unknown_option_keys_are_refused_and_answered_options_are_taken_back() {
+    let app = spawn_app().await;
+    let c = app.create_company("Option keys").await;
+    let k = &c.key;
+    let select = json!({"options": [{"label": "One", "color": "info", "isDefault": false, "index": 0}]});
+    let cases = [
+        (
+            "link",
+            json!({"color": "info", "allowMultiple": true, "alowMultiple": false}),
+            "alowMultiple",
+        ),
+        (
+            "email",
+            json!({"color": "info", "allowMultiple": false, "currency": "usd"}),
+            "currency",
+        ),
+        (
+            "currency",
+            json!({"currency": "usd", "displayFormat": "relative"}),
+            "displayFormat",
+        ),
+        (
+            "dateTime",
+            json!({"displayFormat": "relative", "color": "info"}),
+            "color",
+        ),
+        (
+            "singleSelect",
+            json!({"options": select["options"], "allowMultiple": true}),
+            "allowMultiple",
+        ),
+    ];
+    for (kind, mut options, extra) in cases {
+        let body = json!({"entityType": "deal", "type": kind, "label": kind, "options": options});
+        let (status, error) = call(&app, k, Method::POST, "/api/v1/custom-columns", Some(body)).await;
+        assert_eq!(status, 400, "{kind}: {error}");
+        assert_eq!(
+            error["details"][0]["path"],
+            format!("options.{extra}"),
+            "{kind}: {error}"
+        );
+        options.as_object_mut().unwrap().remove(extra);
+        let body = json!({"entityType": "deal", "type": kind, "label": kind, "options": options});
+        let (status, column) = call(&app, k, Method::POST, "/api/v1/custom-columns", Some(body)).await;
+        assert_eq!(status, 201, "{kind}: {column}");
+        let path = format!("/api/v1/custom-columns/{}", column["id"].as_str().unwrap());
+        let (status, again) = call(&app, k, Method::PUT, &path, Some(json!({"options": column["options"]}))).await;
+        assert_eq!(
+            (status, &again["options"]),
+            (200, &column["options"]),
+            "{kind}: {again}"
+        );
+    }
+}
