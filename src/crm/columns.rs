@@ -75,6 +75,14 @@ pub async fn update(db: &impl Db, column: &Column) -> StoreResult<()> {
     Ok(())
 }
 
+/// How many records hold a value of several comma-separated parts in this column.
+pub async fn lists_held(db: &impl Db, column: &Column) -> StoreResult<u64> {
+    let sql = "RETURN count(SELECT VALUE id FROM type::table($table) \
+               WHERE string::contains(customFields[$column] ?? '', ','))";
+    let vars = json!({"table": column.entity_type.table(), "column": column.id});
+    Ok(run(db, sql, vars).await?.pop().and_then(|v| v.as_u64()).unwrap_or(0))
+}
+
 /// Deletes a column and all its values.
 pub async fn delete(db: &impl Db, column: &Column) -> StoreResult<()> {
     let sql = "BEGIN TRANSACTION;

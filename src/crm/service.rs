@@ -508,8 +508,24 @@ impl Company<'_> {
             column.label = custom::check_label(label).map_err(|m| invalid("label", m))?;
         }
         if change.options.is_some() || column.kind == custom::ColumnType::Plain {
-            column.options = custom::check_options(column.kind, change.options.as_ref(), column.options.as_ref())
+            let options = custom::check_options(column.kind, change.options.as_ref(), column.options.as_ref())
                 .map_err(|(p, m)| invalid(&p, m))?;
+            // Values of several parts would no longer be accepted back as they are: the switch waits until none is
+            // left (the column's writes and the records' run on one actor, so none can be written meanwhile).
+            let multiple = |o: Option<&Value>| o.and_then(|o| o.get("allowMultiple")).and_then(Value::as_bool);
+            if multiple(column.options.as_ref()) == Some(true) && multiple(options.as_ref()) == Some(false) {
+                let held = columns::lists_held(self.db, &column).await?;
+                if held > 0 {
+                    return Err(invalid(
+                        "options.allowMultiple",
+                        format!(
+                            "{held} record(s) hold several values in this column; leave one value in each before \
+                             turning allowMultiple off."
+                        ),
+                    ));
+                }
+            }
+            column.options = options;
         }
         columns::update(self.db, &column).await?;
         Ok(column)

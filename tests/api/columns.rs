@@ -366,3 +366,51 @@ async fn unknown_option_keys_are_refused_and_answered_options_are_taken_back() {
         );
     }
 }
+
+/// `allowMultiple` is turned off only once no record holds several values in the column (they could not be written
+/// back as they are); then single values stay, and a list is refused.
+#[actix_web::test]
+async fn allow_multiple_goes_off_only_when_no_record_holds_several_values() {
+    let app = spawn_app().await;
+    let c = app.create_company("Lists").await;
+    let k = &c.key;
+    let (_, column) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "contact", "type": "email", "label": "Mail", "options": {"color": "info", "allowMultiple": true}})),
+    )
+    .await;
+    let path = format!("/api/v1/custom-columns/{}", column["id"].as_str().unwrap());
+    let value = |v: &str| json!({"customFieldValues": [{"columnId": column["id"], "value": v}]});
+    let mut first = value("a@b.example, c@d.example");
+    first["firstName"] = json!("Ann");
+    let ann = create(&app, k, "contacts", first).await;
+    let mut second = value("e@f.example");
+    second["firstName"] = json!("Bob");
+    create(&app, k, "contacts", second).await;
+
+    let off = json!({"options": {"color": "info", "allowMultiple": false}});
+    let (status, error) = call(&app, k, Method::PUT, &path, Some(off.clone())).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["details"][0]["path"], "options.allowMultiple");
+    assert!(
+        error["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 record(s) hold several values"),
+        "{error}"
+    );
+    let contact = format!("/api/v1/contacts/{}", id(&ann));
+    let (status, _) = call(&app, k, Method::PUT, &contact, Some(value("a@b.example"))).await;
+    assert_eq!(status, 200);
+    let (status, updated) = call(&app, k, Method::PUT, &path, Some(off)).await;
+    assert_eq!(
+        (status, &updated["options"]["allowMultiple"]),
+        (200, &json!(false)),
+        "{updated}"
+    );
+    let (status, _) = call(&app, k, Method::PUT, &contact, Some(value("a@b.example, c@d.example"))).await;
+    assert_eq!(status, 400, "a list is refused once the column takes one value");
+}
