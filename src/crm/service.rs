@@ -639,7 +639,7 @@ pub async fn events(db: &Surreal<Any>, after: u64, limit: u32) -> CrmResult<Vec<
         let wanted = u64::try_from(limit - items.len())
             .unwrap_or(u64::MAX)
             .min(EVENTS_PER_READ);
-        let to = last.min(from.saturating_add(span.max(wanted)));
+        let to = last.min(from.saturating_add(span));
         let vars = DbValue::Object(DbObject::from_iter([
             ("range".to_owned(), key_range("outbox", from, to)),
             (

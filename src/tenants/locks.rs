@@ -14,8 +14,7 @@ pub struct CompanyLocks(Arc<Mutex<Locks>>);
 
 /// Holds a company's lock; the company's next waiter goes on when it is dropped.
 pub struct CompanyGuard {
-    guard: Option<OwnedMutexGuard<()>>,
-    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: OwnedMutexGuard<()>,
     company_id: String,
     locks: CompanyLocks,
 }
@@ -25,8 +24,7 @@ impl CompanyLocks {
     pub async fn lock(&self, company_id: &str) -> CompanyGuard {
         let lock = self.map().entry(company_id.to_owned()).or_default().clone();
         CompanyGuard {
-            guard: Some(lock.clone().lock_owned().await),
-            lock,
+            guard: lock.lock_owned().await,
             company_id: company_id.to_owned(),
             locks: self.clone(),
         }
@@ -44,12 +42,11 @@ impl CompanyLocks {
 }
 
 impl Drop for CompanyGuard {
-    /// Releases the lock, and forgets it when nobody else holds or waits for it (only the map and this guard
-    /// refer to it; the map's lock keeps a new waiter from taking it meanwhile).
+    /// Forgets the lock when nobody waits for it (only the map and this guard refer to it; a new waiter takes its
+    /// reference under the map's lock), then releases it.
     fn drop(&mut self) {
-        drop(self.guard.take());
         let mut map = self.locks.map();
-        if Arc::strong_count(&self.lock) == 2 {
+        if Arc::strong_count(OwnedMutexGuard::mutex(&self.guard)) == 2 {
             map.remove(&self.company_id);
         }
     }

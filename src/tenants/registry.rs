@@ -71,19 +71,14 @@ impl TenantRegistry {
     /// The caller has already checked that the company exists and is active.
     #[tracing::instrument(skip_all, fields(company = %company_id))]
     pub async fn get(&self, company_id: &str) -> Result<TenantHandle, TenantError> {
-        if self.inner.closed.lock().contains(company_id) {
-            return Err(TenantError::Suspended);
-        }
-        if let Some(handle) = self.running_handle(company_id) {
+        if let Some(handle) = self.open_handle(company_id)? {
             return Ok(handle);
         }
         let uuid = uuid::Uuid::parse_str(company_id).map_err(|_| TenantError::Gone)?;
         let _opening = self.inner.opening.lock(company_id).await;
-        // Closed while this request waited: `close` takes the same lock, so from here on it waits for this open.
-        if self.inner.closed.lock().contains(company_id) {
-            return Err(TenantError::Suspended);
-        }
-        if let Some(handle) = self.running_handle(company_id) {
+        // Again: closed or started while this request waited (`close` takes the same lock, so from here on it waits
+        // for this open).
+        if let Some(handle) = self.open_handle(company_id)? {
             return Ok(handle);
         }
         let session = self
@@ -128,12 +123,16 @@ impl TenantRegistry {
         Ok(handle)
     }
 
-    fn running_handle(&self, company_id: &str) -> Option<TenantHandle> {
+    /// `Suspended` for a closed company, else the running actor's handle if there is one.
+    fn open_handle(&self, company_id: &str) -> Result<Option<TenantHandle>, TenantError> {
+        if self.inner.closed.lock().contains(company_id) {
+            return Err(TenantError::Suspended);
+        }
         let map = self.inner.map.lock();
-        map.get(company_id).filter(|e| e.handle.is_alive()).map(|e| {
+        Ok(map.get(company_id).filter(|e| e.handle.is_alive()).map(|e| {
             e.handle.touch();
             e.handle.clone()
-        })
+        }))
     }
 
     /// An arbiter to start the next actor on, round-robin over one per core; dead arbiters are replaced.
