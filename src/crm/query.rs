@@ -1122,12 +1122,17 @@ mod tests {
     fn the_stored_search_text_is_the_text_a_search_matches() {
         let schema = include_str!("../../schema/tenant/060_search.surql");
         for entity in Entity::ALL {
+            let text = search_text(entity.search_fields());
             let definition = format!(
-                "DEFINE FIELD OVERWRITE searchText ON {} TYPE string VALUE {};",
-                entity.table(),
-                search_text(entity.search_fields())
+                "DEFINE FIELD OVERWRITE searchText ON {} TYPE string DEFAULT {text};",
+                entity.table()
             );
             assert!(schema.contains(&definition), "{entity:?}: expected {definition}");
+            let backfill = format!(
+                "UPDATE {} SET searchText = {text} WHERE searchText = NONE;",
+                entity.table()
+            );
+            assert!(schema.contains(&backfill), "{entity:?}: expected {backfill}");
         }
     }
 

@@ -735,6 +735,112 @@ mod tests {
         (admin(), request)
     }
 
+    /// The write path stores each record's search text and `listed` itself (the engine computes neither): on
+    /// creates with and without links, on updates that change a name field, and keeps them on other updates.
+    #[tokio::test]
+    async fn writes_store_the_search_text_of_the_names_they_write() {
+        let db = tenant_db().await;
+        let company = company(&db);
+        let seq = AtomicU64::new(0);
+        let access = admin();
+        let write = |entity, item: Value, update: bool| {
+            let (items, nulls) = (vec![item], Nulls::Refuse);
+            let request = if update {
+                WriteRequest::Update { entity, items, nulls }
+            } else {
+                WriteRequest::Create { entity, items, nulls }
+            };
+            company.write(&access, &seq, request)
+        };
+        let id = |outcome: Outcome| outcome.records[0]["id"].as_str().unwrap().to_owned();
+        let stored = || async {
+            let sql = "SELECT VALUE [record::id(id), searchText, listed] FROM contact, organization, deal, task";
+            let rows = crate::store::run(&db, sql, json!({})).await.unwrap().pop().unwrap();
+            let mut rows: Vec<Value> = serde_json::from_value(rows).unwrap();
+            rows.sort_by_key(|r| r[0].as_str().unwrap().to_owned());
+            rows
+        };
+        let expect = |texts: &[(&str, &str)]| {
+            let mut rows: Vec<Value> = texts.iter().map(|(id, text)| json!([id, text, true])).collect();
+            rows.sort_by_key(|r| r[0].as_str().unwrap().to_owned());
+            rows
+        };
+        let org = id(write(Entity::Organization, json!({"name": "Acme Rockets"}), false)
+            .await
+            .unwrap());
+        let created = write(
+            Entity::Contact,
+            json!({"firstName": "Zoë", "emails": ["A@B.example"]}),
+            false,
+        )
+        .await
+        .unwrap();
+        // Its event is stamped with the record's own creation time (the write gives both).
+        let event = events(&db, 1, 1).await.unwrap().pop().unwrap();
+        assert_eq!(
+            (&event["entityId"], &event["createdAt"]),
+            (&created.records[0]["id"], &created.records[0]["createdAt"])
+        );
+        let plain = id(created);
+        let linked = json!({"firstName": "Ann", "lastName": "Hart", "organizationIds": [org]});
+        let linked = id(write(Entity::Contact, linked, false).await.unwrap());
+        let deal = id(write(Entity::Deal, json!({"name": "Big Deal"}), false).await.unwrap());
+        let task = id(write(Entity::Task, json!({"name": "Call Ann"}), false).await.unwrap());
+        assert_eq!(
+            stored().await,
+            expect(&[
+                (&org, "acme rockets"),
+                (&plain, "zoë  a@b.example"),
+                (&linked, "ann hart"),
+                (&deal, "big deal"),
+                (&task, "call ann")
+            ])
+        );
+        write(Entity::Contact, json!({"id": plain, "lastName": "ØRSTED"}), true)
+            .await
+            .unwrap();
+        write(
+            Entity::Contact,
+            json!({"id": linked, "emails": ["x@y.example"], "notes": "met"}),
+            true,
+        )
+        .await
+        .unwrap();
+        write(
+            Entity::Organization,
+            json!({"id": org, "notes": "renamed nothing"}),
+            true,
+        )
+        .await
+        .unwrap();
+        write(Entity::Deal, json!({"id": deal, "name": "Bigger Deal"}), true)
+            .await
+            .unwrap();
+        write(
+            Entity::Task,
+            json!({"id": task, "name": "Call Bo", "notes": "soon"}),
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            stored().await,
+            expect(&[
+                (&org, "acme rockets"),
+                (&plain, "zoë ørsted a@b.example"),
+                (&linked, "ann hart x@y.example"),
+                (&deal, "bigger deal"),
+                (&task, "call bo")
+            ])
+        );
+        // The engine's own expression (the default for records written without the text) agrees.
+        let sql = "RETURN [
+            (SELECT VALUE searchText = string::lowercase(array::join(array::flatten([firstName, lastName, emails]), ' ')) FROM contact),
+            (SELECT VALUE searchText = string::lowercase(array::join(array::flatten([name]), ' ')) FROM organization, deal, task)]";
+        let agree = crate::store::run(&db, sql, json!({})).await.unwrap().pop().unwrap();
+        assert_eq!(agree, json!([[true, true], [true, true, true]]));
+    }
+
     /// Several creates in one block keep their bindings apart (tags 1 and 11 share a prefix) and each gets its
     /// own records and events: the shared transaction itself must succeed, not only the one-by-one fallback.
     #[tokio::test]

@@ -393,19 +393,18 @@ impl Entity {
 
     /// What the DTO projection reads from a record just created with `content` (its stored fields) and linked
     /// to nothing, with `createdAt` and `updatedAt` at `stamp`: the fields the input left out take the defaults of
-    /// `schema/tenant/010_entities.surql`. (A test checks it against the record read back, for every entity.)
+    /// `schema/tenant/010_entities.surql` ([`Self::stored_default`]). (A test checks it against the record read back,
+    /// for every entity.)
     #[must_use]
     pub fn new_record_row(self, id: &str, content: &Map<String, Value>, stamp: &str) -> Value {
         let mut row = Map::new();
         row.insert("uid".into(), json!(id));
         for field in self.scalar_fields() {
-            let value = content.get(*field).cloned().unwrap_or_else(|| match (self, *field) {
-                (Self::Contact, "lastName") => json!(""),
-                (Self::Contact, "emails") => json!([]),
-                (Self::Deal, "totalValue" | "totalQuantity") => json!(0.0),
-                (Self::Task, "type") => json!("custom"),
-                _ => Value::Null,
-            });
+            let value = content
+                .get(*field)
+                .cloned()
+                .or_else(|| self.stored_default(field))
+                .unwrap_or(Value::Null);
             row.insert((*field).to_owned(), value);
         }
         row.insert("notes".into(), content.get("notes").cloned().unwrap_or(Value::Null));
@@ -419,6 +418,18 @@ impl Entity {
             content.get("customFields").cloned().unwrap_or_else(|| json!({})),
         );
         Value::Object(row)
+    }
+
+    /// The default `schema/tenant/010_entities.surql` gives a field a record is created without, if it has one.
+    #[must_use]
+    pub fn stored_default(self, field: &str) -> Option<Value> {
+        match (self, field) {
+            (Self::Contact, "lastName") => Some(json!("")),
+            (Self::Contact, "emails") => Some(json!([])),
+            (Self::Deal, "totalValue" | "totalQuantity") => Some(json!(0.0)),
+            (Self::Task, "type") => Some(json!("custom")),
+            _ => None,
+        }
     }
 
     fn projection_with(self, relation_projection: impl Fn(&Relation) -> String) -> String {
@@ -493,5 +504,33 @@ mod tests {
         assert_eq!(orgs.reverse_path(Entity::Contact), "<-works_at<-contact");
         let tasks = Entity::Contact.relation("taskIds").unwrap();
         assert_eq!(tasks.path(), "<-task_link<-task");
+    }
+
+    /// The defaults the write path stores itself are the ones the schema gives a record created without them.
+    #[tokio::test]
+    async fn stored_defaults_are_the_schema_defaults() {
+        let db = crate::crm::access::fixtures::tenant_db().await;
+        for entity in Entity::ALL {
+            let required = match entity {
+                Entity::Contact => json!({"firstName": "Ann"}),
+                Entity::Service => json!({"name": "Setup", "amount": 1.0}),
+                _ => json!({"name": "Acme"}),
+            };
+            let sql = "CREATE ONLY type::table($table) CONTENT $required";
+            let stored = crate::store::run(&db, sql, json!({"table": entity.table(), "required": required}))
+                .await
+                .unwrap()
+                .pop()
+                .unwrap();
+            for field in entity.scalar_fields() {
+                if required.get(*field).is_none() {
+                    let expected = entity.stored_default(field).unwrap_or(Value::Null);
+                    assert_eq!(stored[*field], expected, "{entity:?}.{field}");
+                }
+            }
+            for field in ["listed", "searchText"] {
+                assert!(!stored[field].is_null(), "{entity:?}.{field} has a default");
+            }
+        }
     }
 }

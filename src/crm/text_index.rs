@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 
@@ -385,9 +385,16 @@ pub async fn load(db: &Surreal<Any>, entities: &[Entity]) -> StoreResult<TextInd
 /// strings), joined with spaces and lowercased.
 #[must_use]
 pub fn dto_text(entity: Entity, dto: &Value) -> String {
+    dto.as_object()
+        .map_or_else(String::new, |fields| fields_text(entity, fields))
+}
+
+/// [`dto_text`] of a record's fields (a DTO, or the stored content of a new record).
+#[must_use]
+pub fn fields_text(entity: Entity, fields: &Map<String, Value>) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for field in entity.search_fields() {
-        match &dto[*field] {
+        match fields.get(*field).unwrap_or(&Value::Null) {
             Value::String(s) => parts.push(s),
             Value::Array(items) => parts.extend(items.iter().filter_map(Value::as_str)),
             _ => {}

@@ -19,6 +19,7 @@ use super::dto::{self, Visibility};
 use super::events::{self, Event};
 use super::input::{CustomPatch, Item};
 use super::spec::{Relation, Target};
+use super::text_index;
 use crate::error::ErrorDetail;
 use crate::store::{Db, StoreError, StoreResult, run};
 
@@ -482,18 +483,24 @@ impl Writer<'_> {
         if events_out.is_empty() {
             return Ok(());
         }
-        let rows: Vec<Value> = events_out
+        // Stamped by this process, as the records' own times are (one clock, also with a remote engine).
+        let now = DbValue::Datetime(Datetime::from(chrono::Utc::now()));
+        let rows: Vec<DbValue> = events_out
             .iter()
             .map(|e| {
-                let mut row = self.outbox_row(&e.event, &e.entity_id);
-                row["payload"] = e.payload.clone();
+                let mut row = self.outbox_row(&e.event, &e.entity_id).into_value();
+                if let DbValue::Object(row) = &mut row {
+                    row.insert("payload".to_owned(), e.payload.clone().into_value());
+                    row.insert("createdAt".to_owned(), now.clone());
+                }
                 row
             })
             .collect();
+        let vars = DbObject::from_iter([("rows".to_owned(), DbValue::Array(rows.into()))]);
         run(
             tx,
             "FOR $row IN $rows { CREATE outbox CONTENT $row; }",
-            json!({"rows": rows}),
+            DbValue::Object(vars),
         )
         .await?;
         Ok(())
@@ -529,6 +536,18 @@ impl Writer<'_> {
                     custom.entry(column.clone()).or_insert(json!(default));
                 }
                 content.insert("customFields".into(), Value::Object(custom));
+                // The fields' defaults, the search text and `listed` are stored as given here: the engine would
+                // compute each (`schema/tenant/010_entities.surql`, `060_search.surql`), at a cost on every create.
+                for field in entity.scalar_fields() {
+                    if !content.contains_key(*field)
+                        && let Some(default) = entity.stored_default(field)
+                    {
+                        content.insert((*field).to_owned(), default);
+                    }
+                }
+                let text = text_index::fields_text(entity, &content);
+                content.insert("searchText".into(), json!(text));
+                content.insert("listed".into(), json!(true));
                 json!({"id": item.id, "content": content})
             })
             .collect()
@@ -567,6 +586,9 @@ impl Writer<'_> {
                 .into_value();
             if let DbValue::Object(event) = &mut event {
                 event.insert("payload".to_owned(), with_times(record.clone(), now));
+                // The record's own time, from this process as for every event (the field's default,
+                // `time::now()`, would be one more expression for the engine to run).
+                event.insert("createdAt".to_owned(), DbValue::Datetime(Datetime::from(now)));
             }
             vars.insert(format!("e{tag}_{i}"), event);
             statements.push_str(&format!("CREATE outbox CONTENT $e{tag}_{i} RETURN NONE;\n"));
@@ -636,6 +658,16 @@ impl Writer<'_> {
         if !set.is_empty() {
             // A new name moves the record in its links' order: its ordered edges recompute the key they keep.
             let renamed = set.keys().any(|k| entity.default_sort_columns().contains(&k.as_str()));
+            if entity.search_fields().iter().any(|f| set.contains_key(*f)) {
+                // The stored search text follows the names (the engine does not recompute it).
+                let mut names = old.clone();
+                for field in entity.search_fields() {
+                    if let Some(value) = set.get(*field) {
+                        names[*field] = value.clone();
+                    }
+                }
+                set.insert("searchText".into(), json!(text_index::dto_text(entity, &names)));
+            }
             let mut vars = record.clone();
             vars["set"] = Value::Object(set);
             run(tx, "UPDATE type::record($table, $id) MERGE $set", vars).await?;
