@@ -956,6 +956,7 @@ mod tests {
             .collect();
         assert_eq!(payloads.as_array().unwrap()[3..].iter().collect::<Vec<_>>(), expected);
     }
+
     /// Events of a version before 2 (keyed at random, numbered in an indexed `seq` field) move to the key of their
     /// number when the schema is applied, in batches of 100, keeping their content and creation time; the index and
     /// the field go, and numbering goes on after the last. `events` reads them in order across its ranges, and over a

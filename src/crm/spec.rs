@@ -391,21 +391,15 @@ impl Entity {
         self.projection_with(Relation::dto_projection)
     }
 
-    /// What the DTO projection reads from a record just created with `content` (its stored fields) and linked
-    /// to nothing, with `createdAt` and `updatedAt` at `stamp`: the fields the input left out take the defaults of
-    /// `schema/tenant/010_entities.surql` ([`Self::stored_default`]). (A test checks it against the record read back,
-    /// for every entity.)
+    /// What the DTO projection reads from a record just created with `content` (its stored fields, the defaults of
+    /// [`Self::stored_default`] included) and linked to nothing, with `createdAt` and `updatedAt` at `stamp`. (A test
+    /// checks it against the record read back, for every entity.)
     #[must_use]
     pub fn new_record_row(self, id: &str, content: &Map<String, Value>, stamp: &str) -> Value {
         let mut row = Map::new();
         row.insert("uid".into(), json!(id));
         for field in self.scalar_fields() {
-            let value = content
-                .get(*field)
-                .cloned()
-                .or_else(|| self.stored_default(field))
-                .unwrap_or(Value::Null);
-            row.insert((*field).to_owned(), value);
+            row.insert((*field).to_owned(), content.get(*field).cloned().unwrap_or(Value::Null));
         }
         row.insert("notes".into(), content.get("notes").cloned().unwrap_or(Value::Null));
         row.insert("createdAt".into(), json!(stamp));

@@ -660,13 +660,12 @@ impl Writer<'_> {
             let renamed = set.keys().any(|k| entity.default_sort_columns().contains(&k.as_str()));
             if entity.search_fields().iter().any(|f| set.contains_key(*f)) {
                 // The stored search text follows the names (the engine does not recompute it).
-                let mut names = old.clone();
-                for field in entity.search_fields() {
-                    if let Some(value) = set.get(*field) {
-                        names[*field] = value.clone();
-                    }
-                }
-                set.insert("searchText".into(), json!(text_index::dto_text(entity, &names)));
+                let names: Map<String, Value> = entity
+                    .search_fields()
+                    .iter()
+                    .map(|f| ((*f).to_owned(), set.get(*f).unwrap_or(&old[*f]).clone()))
+                    .collect();
+                set.insert("searchText".into(), json!(text_index::fields_text(entity, &names)));
             }
             let mut vars = record.clone();
             vars["set"] = Value::Object(set);
