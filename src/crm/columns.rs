@@ -1,9 +1,11 @@
 //! Custom column storage: list, create, update (with single-select reassignment and default backfill), delete.
 
 use serde_json::{Value, json};
+use surrealdb::types::{SurrealValue, Value as DbValue};
 
 use super::Entity;
 use super::custom::{Column, ColumnType};
+use super::write::WRITE_OUTBOX;
 use crate::store::{Db, StoreResult, rows, run};
 
 const FIELDS: &str = "record::id(id) AS uid, label, entityType, type, options";
@@ -20,8 +22,9 @@ pub async fn list(db: &impl Db) -> StoreResult<Vec<Column>> {
 
 const BACKFILL: &str = "UPDATE type::table($table) SET customFields[$column] = $default WHERE customFields[$column] = NONE AND $default != NONE";
 
-/// Stores a new column and backfills its single-select default, in one transaction.
-pub async fn create(db: &impl Db, column: &Column) -> StoreResult<()> {
+/// Stores a new column and backfills its single-select default, with its events (`outbox`, rows of
+/// [`super::write::Writer::outbox_rows`]), in one transaction.
+pub async fn create(db: &impl Db, column: &Column, outbox: DbValue) -> StoreResult<()> {
     let mut content = json!({"label": column.label, "entityType": column.entity_type, "type": column.kind});
     if let Some(options) = &column.options {
         content["options"] = options.clone();
@@ -31,28 +34,28 @@ pub async fn create(db: &impl Db, column: &Column) -> StoreResult<()> {
     if let Some(default) = column.default_option() {
         vars["default"] = json!(default);
     }
-    let sql = format!(
-        "BEGIN TRANSACTION; CREATE type::record('custom_column', $id) CONTENT $content; {BACKFILL}; COMMIT TRANSACTION;"
-    );
-    run(db, &sql, vars).await?;
-    Ok(())
+    let statements = [
+        "CREATE type::record('custom_column', $id) CONTENT $content".to_owned(),
+        BACKFILL.to_owned(),
+    ];
+    commit(db, &statements, vars, outbox).await
 }
 
-/// Stores a changed column, in one transaction. For single-select columns, values whose option disappeared move
-/// to the default option (or are removed when there is none), then the default is backfilled.
-pub async fn update(db: &impl Db, column: &Column) -> StoreResult<()> {
+/// Stores a changed column with its events, in one transaction. For single-select columns, values whose option
+/// disappeared move to the default option (or are removed when there is none), then the default is backfilled.
+pub async fn update(db: &impl Db, column: &Column, outbox: DbValue) -> StoreResult<()> {
     let mut vars =
         json!({"id": column.id, "label": column.label, "table": column.entity_type.table(), "column": column.id});
-    let mut statements = vec!["BEGIN TRANSACTION".to_owned()];
-    statements.push(match &column.options {
+    let set_options = match &column.options {
         Some(options) => {
             vars["options"] = options.clone();
-            "UPDATE type::record('custom_column', $id) SET label = $label, options = $options, updatedAt = time::now()"
-                .into()
+            "options = $options"
         }
-        None => "UPDATE type::record('custom_column', $id) SET label = $label, options = NONE, updatedAt = time::now()"
-            .into(),
-    });
+        None => "options = NONE",
+    };
+    let mut statements = vec![format!(
+        "UPDATE type::record('custom_column', $id) SET label = $label, {set_options}, updatedAt = time::now()"
+    )];
     if column.kind == ColumnType::SingleSelect {
         let values: Vec<String> = column.select_options().into_iter().map(|(v, _)| v).collect();
         vars["values"] = json!(values);
@@ -70,9 +73,7 @@ pub async fn update(db: &impl Db, column: &Column) -> StoreResult<()> {
             )),
         }
     }
-    statements.push("COMMIT TRANSACTION".to_owned());
-    run(db, &statements.join(";\n"), vars).await?;
-    Ok(())
+    commit(db, &statements, vars, outbox).await
 }
 
 /// How many records hold a value of several comma-separated parts in this column.
@@ -83,18 +84,32 @@ pub async fn lists_held(db: &impl Db, column: &Column) -> StoreResult<u64> {
     Ok(run(db, sql, vars).await?.pop().and_then(|v| v.as_u64()).unwrap_or(0))
 }
 
-/// Deletes a column and all its values.
-pub async fn delete(db: &impl Db, column: &Column) -> StoreResult<()> {
-    let sql = "BEGIN TRANSACTION;
-               UPDATE type::table($table) SET customFields = object::remove(customFields, $column) WHERE customFields[$column] != NONE;
-               DELETE type::record('custom_column', $column);
-               COMMIT TRANSACTION;";
-    run(
-        db,
-        sql,
-        json!({"table": column.entity_type.table(), "column": column.id}),
-    )
-    .await?;
+/// Deletes a column and all its values, with its events, in one transaction.
+pub async fn delete(db: &impl Db, column: &Column, outbox: DbValue) -> StoreResult<()> {
+    let statements = [
+        "UPDATE type::table($table) SET customFields = object::remove(customFields, $column) \
+         WHERE customFields[$column] != NONE"
+            .to_owned(),
+        "DELETE type::record('custom_column', $column)".to_owned(),
+    ];
+    let vars = json!({"table": column.entity_type.table(), "column": column.id});
+    commit(db, &statements, vars, outbox).await
+}
+
+/// Runs a column's statements and writes the outbox rows of its events, in one transaction.
+async fn commit(db: &impl Db, statements: &[String], vars: Value, outbox: DbValue) -> StoreResult<()> {
+    let mut sql = String::from("BEGIN TRANSACTION;\n");
+    for statement in statements {
+        sql.push_str(statement);
+        sql.push_str(";\n");
+    }
+    sql.push_str(WRITE_OUTBOX);
+    sql.push_str(";\nCOMMIT TRANSACTION;");
+    let mut vars = vars.into_value();
+    if let DbValue::Object(vars) = &mut vars {
+        vars.insert("outbox".to_owned(), outbox);
+    }
+    run(db, &sql, vars).await?;
     Ok(())
 }
 

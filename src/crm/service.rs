@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use super::access::{Access, Scope};
 use super::custom::{self, Column, ColumnChange, NewColumn};
 use super::dto::{self, Visibility};
+use super::events::{self, Event};
 use super::input::{self, Mode, Nulls};
 use super::query::{self, FilterableField, QueryInput};
 use super::text_index::{Matches, Texts};
@@ -461,8 +462,8 @@ impl Company<'_> {
         })
     }
 
-    /// Creates a custom column (needs `create` on its entity).
-    pub async fn create_column(&self, access: &Access, request: &NewColumn) -> CrmResult<Column> {
+    /// Creates a custom column (needs `create` on its entity), with its `custom_column.created` event.
+    pub async fn create_column(&self, access: &Access, seq: &AtomicU64, request: &NewColumn) -> CrmResult<Column> {
         access
             .require_action(request.entity_type, Action::Create)
             .map_err(CrmError::Forbidden)?;
@@ -476,20 +477,26 @@ impl Company<'_> {
             kind: request.kind,
             options,
         };
-        columns::create(self.db, &column).await?;
+        let event = column_event("created", &column, columns::dto(&column));
+        self.column_change(access, seq, &[event], |outbox| {
+            columns::create(self.db, &column, outbox)
+        })
+        .await?;
         Ok(column)
     }
 
-    /// Changes a column's label and options (needs `update` on its entity). `expected` refuses a column of
-    /// another type, naming the right MCP tool.
+    /// Changes a column's label and options (needs `update` on its entity), with a `custom_column.updated` event
+    /// when something changed. `expected` refuses a column of another type, naming the right MCP tool.
     pub async fn update_column(
         &self,
         access: &Access,
+        seq: &AtomicU64,
         id: &str,
         change: &ColumnChange,
         expected: Option<custom::ColumnType>,
     ) -> CrmResult<Column> {
         let mut column = self.column(id)?;
+        let before = columns::dto(&column);
         if let Some(expected) = expected.filter(|e| *e != column.kind) {
             return Err(invalid(
                 "id",
@@ -527,18 +534,55 @@ impl Company<'_> {
             }
             column.options = options;
         }
-        columns::update(self.db, &column).await?;
+        let after = columns::dto(&column);
+        let changes = events::changes(&before, &after, &[]);
+        let events = if changes.is_empty() {
+            vec![]
+        } else {
+            vec![column_event(
+                "updated",
+                &column,
+                json!({"customColumn": after, "changes": changes}),
+            )]
+        };
+        self.column_change(access, seq, &events, |outbox| columns::update(self.db, &column, outbox))
+            .await?;
         Ok(column)
     }
 
-    /// Deletes a column and its values (needs `delete` on its entity).
-    pub async fn delete_column(&self, access: &Access, id: &str) -> CrmResult<Column> {
+    /// Deletes a column and its values (needs `delete` on its entity), with its `custom_column.deleted` event.
+    pub async fn delete_column(&self, access: &Access, seq: &AtomicU64, id: &str) -> CrmResult<Column> {
         let column = self.column(id)?;
         access
             .require_action(column.entity_type, Action::Delete)
             .map_err(CrmError::Forbidden)?;
-        columns::delete(self.db, &column).await?;
+        let event = column_event("deleted", &column, columns::dto(&column));
+        self.column_change(access, seq, &[event], |outbox| {
+            columns::delete(self.db, &column, outbox)
+        })
+        .await?;
         Ok(column)
+    }
+
+    /// Runs a column change with the outbox rows of its events (numbered next); the numbers are given back when
+    /// the change fails.
+    async fn column_change<F, Fut>(
+        &self,
+        access: &Access,
+        seq: &AtomicU64,
+        events: &[Event],
+        change: F,
+    ) -> CrmResult<()>
+    where
+        F: FnOnce(DbValue) -> Fut,
+        Fut: std::future::Future<Output = Result<(), StoreError>>,
+    {
+        let before = seq.load(std::sync::atomic::Ordering::Relaxed);
+        let result = change(self.writer(access, seq).outbox_rows(events)).await;
+        if result.is_err() {
+            seq.store(before, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(result?)
     }
 
     /// One column.
@@ -549,6 +593,17 @@ impl Company<'_> {
             .find(|c| c.id == key)
             .cloned()
             .ok_or_else(|| CrmError::NotFound(format!("Custom column {id} not found")))
+    }
+}
+
+/// `custom_column.<kind>` for a column: an audit event (as the reference's), not one of the 15 webhook events.
+/// A column change that rewrites records' values (a default backfilled, a removed option's values moved or
+/// dropped, a deleted column's values dropped) is told by this one event, not by an event per record.
+fn column_event(kind: &str, column: &Column, payload: Value) -> Event {
+    Event {
+        event: format!("custom_column.{kind}"),
+        entity_id: column.id.clone(),
+        payload,
     }
 }
 

@@ -92,6 +92,9 @@ pub struct Writer<'a> {
     pub seq: &'a AtomicU64,
 }
 
+/// Writes the rows of [`Writer::outbox_rows`], bound as `$outbox` (a statement of the change's transaction).
+pub const WRITE_OUTBOX: &str = "FOR $row IN $outbox { CREATE outbox CONTENT $row; }";
+
 fn detail(path: impl Into<String>, message: impl Into<String>) -> ErrorDetail {
     ErrorDetail {
         path: path.into(),
@@ -483,9 +486,17 @@ impl Writer<'_> {
         if events_out.is_empty() {
             return Ok(());
         }
+        let vars = DbObject::from_iter([("outbox".to_owned(), self.outbox_rows(events_out))]);
+        run(tx, WRITE_OUTBOX, DbValue::Object(vars)).await?;
+        Ok(())
+    }
+
+    /// The outbox rows of `events`, numbered next and stamped now, to bind as `$outbox` of [`WRITE_OUTBOX`] in the
+    /// transaction of the change they describe.
+    pub fn outbox_rows(&self, events: &[Event]) -> DbValue {
         // Stamped by this process, as the records' own times are (one clock, also with a remote engine).
         let now = DbValue::Datetime(Datetime::from(chrono::Utc::now()));
-        let rows: Vec<DbValue> = events_out
+        let rows: Vec<DbValue> = events
             .iter()
             .map(|e| {
                 let mut row = self.outbox_row(&e.event, &e.entity_id).into_value();
@@ -496,14 +507,7 @@ impl Writer<'_> {
                 row
             })
             .collect();
-        let vars = DbObject::from_iter([("rows".to_owned(), DbValue::Array(rows.into()))]);
-        run(
-            tx,
-            "FOR $row IN $rows { CREATE outbox CONTENT $row; }",
-            DbValue::Object(vars),
-        )
-        .await?;
-        Ok(())
+        DbValue::Array(rows.into())
     }
 
     /// An outbox row without its payload, numbered next (the number is its key: `outbox:<n>`).

@@ -120,7 +120,8 @@ struct EventsQuery {
 }
 
 /// The company's change events after a sequence number, oldest first (needs `readAll` on `auditLog`): at most
-/// `limit`, and fewer once a page holds 1 MiB of JSON; go on after the last `seq` until a page is empty.
+/// `limit`, and fewer once a page holds 1 MiB of JSON; go on after the last `seq` until a page is empty. Records'
+/// `<entity>.created|updated|deleted`, and the audit events `custom_column.created|updated|deleted`.
 #[utoipa::path(
     tag = "events",
     operation_id = "listEvents",

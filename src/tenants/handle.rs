@@ -668,8 +668,10 @@ impl TenantHandle {
 
     /// Creates a custom column.
     pub async fn create_column(&self, access: Access, request: NewColumn) -> CrmResult<Column> {
-        self.column_write(move |company| Box::pin(async move { company.create_column(&access, &request).await }))
-            .await
+        self.column_write(move |company, seq| {
+            Box::pin(async move { company.create_column(&access, seq, &request).await })
+        })
+        .await
     }
 
     /// Changes a custom column; `expected` refuses a column of another type.
@@ -680,27 +682,28 @@ impl TenantHandle {
         change: ColumnChange,
         expected: Option<ColumnType>,
     ) -> CrmResult<Column> {
-        self.column_write(move |company| {
-            Box::pin(async move { company.update_column(&access, &id, &change, expected).await })
+        self.column_write(move |company, seq| {
+            Box::pin(async move { company.update_column(&access, seq, &id, &change, expected).await })
         })
         .await
     }
 
     /// Deletes a custom column and its values.
     pub async fn delete_column(&self, access: Access, id: String) -> CrmResult<Column> {
-        self.column_write(move |company| Box::pin(async move { company.delete_column(&access, &id).await }))
+        self.column_write(move |company, seq| Box::pin(async move { company.delete_column(&access, seq, &id).await }))
             .await
     }
 
+    /// Runs a column change on the actor, with the outbox sequence its event takes.
     async fn column_write<F>(&self, work: F) -> CrmResult<Column>
     where
-        F: for<'a> FnOnce(&'a Company<'a>) -> LocalBoxFuture<'a, CrmResult<Column>> + Send + 'static,
+        F: for<'a> FnOnce(&'a Company<'a>, &'a AtomicU64) -> LocalBoxFuture<'a, CrmResult<Column>> + Send + 'static,
     {
         self.write(move |shared| {
             Box::pin(async move {
-                let columns = shared.load_columns().await?;
+                let columns = shared.prepare_write().await?;
                 let company = shared.company(&columns);
-                let result = work(&company).await;
+                let result = work(&company, &shared.seq).await;
                 if result.is_ok() {
                     // The change is committed: refresh the cache the other requests read.
                     *shared.columns.write() = None;
@@ -849,6 +852,43 @@ mod tests {
     /// Waits until the actor has handled every message sent before this call.
     async fn settle(handle: &TenantHandle) {
         handle.write(|_| Box::pin(async {})).await.unwrap();
+    }
+
+    /// Concurrent first requests of a company open its database (bringing its schema up to date, which can move
+    /// data) once, and all get the one actor.
+    #[actix_web::test]
+    async fn concurrent_first_requests_open_the_company_once() {
+        let (registry, company) = registry(100).await;
+        let handles = futures::future::join_all((0..16).map(|_| registry.get(&company))).await;
+        assert_eq!(registry.opened(), 1, "one open for sixteen first requests");
+        assert!(handles.iter().all(Result::is_ok));
+        assert_eq!(registry.running(), 1);
+        registry.get(&company).await.unwrap();
+        assert_eq!(registry.opened(), 1, "a running actor is not opened again");
+    }
+
+    /// A company closed (suspended or deleted) while its actor is being started keeps no actor: the close waits for
+    /// the start, then stops it, and later requests are refused.
+    #[actix_web::test]
+    async fn a_company_closed_while_its_actor_starts_keeps_no_actor() {
+        let (registry, company) = registry(100).await;
+        let ((), ()) = futures::join!(
+            async {
+                // Whether this first request gets the actor or is refused depends on who is first; either is right.
+                let _ = registry.get(&company).await;
+            },
+            async {
+                // The first request has taken the opening lock and is opening the database.
+                tokio::task::yield_now().await;
+                registry.close(&company).await;
+            }
+        );
+        assert_eq!(registry.opened(), 1, "the start was under way when the close came");
+        assert!(!registry.is_running(&company), "no actor outlives the close");
+        assert!(matches!(registry.get(&company).await, Err(TenantError::Suspended)));
+        registry.reopen(&company);
+        registry.get(&company).await.unwrap();
+        assert!(registry.is_running(&company));
     }
 
     /// A company's secondary indexes are built once one of its tables reaches the threshold, not before; searches

@@ -39,6 +39,8 @@ struct Inner {
     closed: Mutex<std::collections::HashSet<String>>,
     next_arbiter: AtomicUsize,
     generation: AtomicU64,
+    /// How many times a company's database was opened for a new actor.
+    opened: AtomicU64,
     idle_timeout: Duration,
     sweep_interval: Duration,
     /// `tenants.index_threshold`.
@@ -59,6 +61,7 @@ impl TenantRegistry {
                 closed: Mutex::new(std::collections::HashSet::new()),
                 next_arbiter: AtomicUsize::new(0),
                 generation: AtomicU64::new(0),
+                opened: AtomicU64::new(0),
                 idle_timeout: Duration::from_secs(settings.idle_timeout_secs),
                 sweep_interval: Duration::from_secs(settings.sweep_interval_secs.min(settings.idle_timeout_secs)),
                 index_threshold: settings.index_threshold,
@@ -86,6 +89,7 @@ impl TenantRegistry {
             .store
             .open_tenant(&crate::domain::company::database_name(&uuid))
             .await?;
+        self.inner.opened.fetch_add(1, Ordering::Relaxed);
         let indexed = crate::store::migrate::is_current(&session, &crate::store::migrate::TENANT_INDEXES)
             .await
             .unwrap_or(false);
@@ -179,6 +183,12 @@ impl TenantRegistry {
     #[must_use]
     pub fn running(&self) -> usize {
         self.inner.map.lock().values().filter(|e| e.handle.is_alive()).count()
+    }
+
+    /// How many times a company's database was opened (and its schema brought up to date) to start an actor.
+    #[must_use]
+    pub fn opened(&self) -> u64 {
+        self.inner.opened.load(Ordering::Relaxed)
     }
 
     /// Whether this company's actor is running.

@@ -335,8 +335,8 @@ async fn the_events_limit_is_checked_not_clamped() {
 }
 
 /// A page of events stops once it holds 1 MiB of JSON (the event that crosses it is its last), however high the
-/// limit: 300 events of ~6 KB each come in pages of ~170, and paging on from the last `seq` gives every event once,
-/// in order. Ranges also read past the 100-key windows and past the last event.
+/// limit: 300 events of ~6 KB each (after the column's) come in pages of ~170, and paging on from the last `seq`
+/// gives every event once, in order. Ranges also read past the 100-key windows and past the last event.
 #[actix_web::test]
 async fn event_pages_stop_after_a_mebibyte_and_page_on_without_loss() {
     let app = spawn_app().await;
@@ -380,7 +380,7 @@ async fn event_pages_stop_after_a_mebibyte_and_page_on_without_loss() {
         }
         let sizes: Vec<usize> = items.iter().map(|e| serde_json::to_vec(e).unwrap().len()).collect();
         let total: usize = sizes.iter().sum();
-        if after + u64::try_from(items.len()).unwrap() < 300 {
+        if after + u64::try_from(items.len()).unwrap() < 301 {
             assert!(total >= 1 << 20, "a page short of the end holds 1 MiB ({total} bytes)");
             assert!(
                 total - sizes.last().unwrap() < 1 << 20,
@@ -391,6 +391,68 @@ async fn event_pages_stop_after_a_mebibyte_and_page_on_without_loss() {
         after = last_seq(&items);
         pages += 1;
     }
-    assert_eq!(seen, (1..=300).collect::<Vec<u64>>());
+    // The column's own event, then one per contact.
+    assert_eq!(seen, (1..=301).collect::<Vec<u64>>());
     assert_eq!(pages, 2);
+}
+
+/// Creating, changing and deleting a custom column are audit events (`custom_column.*`, as the reference's), in the
+/// sequence of the other events: created and deleted carry the column, updated `{customColumn, changes}`; a change
+/// that changes nothing has none. The values the column change rewrites (here the backfilled default) are told by
+/// the column's event, not by an event per record.
+#[actix_web::test]
+async fn column_changes_are_audit_events_in_the_sequence() {
+    let app = spawn_app().await;
+    let c = app.create_company("Column events").await;
+    let k = &c.key;
+    create(&app, k, "tasks", json!({"name": "Old"})).await;
+    let mark = last_seq(&events_after(&app, k, 0).await);
+
+    let (status, column) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "task", "type": "singleSelect", "label": "Status",
+        "options": {"options": [{"label": "Open", "isDefault": true}, {"label": "Done"}]}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{column}");
+    let column_id = column["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/custom-columns/{column_id}");
+    let created = events_after(&app, k, mark).await;
+    assert_eq!(created.len(), 1, "one event, none per backfilled task: {created:#?}");
+    assert_eq!(created[0]["event"], "custom_column.created");
+    assert_eq!(created[0]["seq"], mark + 1);
+    assert_eq!(created[0]["entityId"], column_id.as_str());
+    assert_eq!(created[0]["userId"], c.user_id.as_str());
+    assert_eq!(created[0]["payload"], column);
+
+    let (status, renamed) = call(&app, k, Method::PUT, &path, Some(json!({"label": "Stage"}))).await;
+    assert_eq!(status, 200, "{renamed}");
+    let (status, _) = call(&app, k, Method::PUT, &path, Some(json!({"label": "Stage"}))).await;
+    assert_eq!(status, 200);
+    let updated = events_after(&app, k, mark + 1).await;
+    assert_eq!(updated.len(), 1, "the same label again is no change: {updated:#?}");
+    assert_eq!(updated[0]["event"], "custom_column.updated");
+    assert_eq!(updated[0]["seq"], mark + 2);
+    assert_eq!(updated[0]["payload"]["customColumn"], renamed);
+    assert_eq!(
+        updated[0]["payload"]["changes"],
+        json!({"label": {"previous": "Status", "current": "Stage"}})
+    );
+
+    let (status, body) = call(&app, k, Method::DELETE, &path, None).await;
+    assert_eq!(status, 200, "{body}");
+    let deleted = events_after(&app, k, mark + 2).await;
+    assert_eq!(deleted.len(), 1, "{deleted:#?}");
+    assert_eq!(deleted[0]["event"], "custom_column.deleted");
+    assert_eq!(deleted[0]["seq"], mark + 3);
+    assert_eq!(deleted[0]["payload"], renamed);
+
+    // The sequence goes on from there for record writes.
+    create(&app, k, "tasks", json!({"name": "New"})).await;
+    let next = events_after(&app, k, mark + 3).await;
+    assert_eq!(next[0]["event"], "task.created");
+    assert_eq!(next[0]["seq"], mark + 4);
 }
