@@ -4,14 +4,16 @@ use serde_json::{Map, Value, json};
 
 use super::Entity;
 
-/// One event to write to the outbox.
+/// One event to write to the outbox: a record's (`contact.created`, …: the 15 events webhooks may carry) or a
+/// custom column's (`custom_column.created`, …: audit only, as in the reference).
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// `contact.created`, …
+    /// `contact.created`, …, `custom_column.deleted`.
     pub event: String,
-    /// The affected record.
+    /// The affected record or column.
     pub entity_id: String,
-    /// The payload: the DTO (created, deleted) or `{<entity>: DTO, changes}` (updated).
+    /// The payload: the DTO (created, deleted) or `{<entity>: DTO, changes}` (updated; `customColumn` for a
+    /// column).
     pub payload: Value,
 }
 

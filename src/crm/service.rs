@@ -598,7 +598,9 @@ impl Company<'_> {
 
 /// `custom_column.<kind>` for a column: an audit event (as the reference's), not one of the 15 webhook events.
 /// A column change that rewrites records' values (a default backfilled, a removed option's values moved or
-/// dropped, a deleted column's values dropped) is told by this one event, not by an event per record.
+/// dropped, a deleted column's values dropped) is told by this one event, not by an event per record. Saving a
+/// single-select column unchanged still fills its default into records without a value, as the reference does,
+/// and has no event (its `changes` would be empty).
 fn column_event(kind: &str, column: &Column, payload: Value) -> Event {
     Event {
         event: format!("custom_column.{kind}"),
@@ -1098,5 +1100,44 @@ mod tests {
         value("CREATE outbox:stray CONTENT {event: 'contact.created', entityId: 'e', payload: {}, companyId: 'c'};")
             .await;
         assert!(last_seq(&db).await.is_err());
+    }
+
+    /// A column change whose transaction fails writes neither the column nor its event, and gives its sequence
+    /// number back: the next event takes it.
+    #[tokio::test]
+    async fn a_failed_column_change_gives_its_event_number_back() {
+        let db = tenant_db().await;
+        let company = company(&db);
+        let seq = AtomicU64::new(0);
+        let access = admin();
+        crate::store::run(
+            &db,
+            "DEFINE FIELD OVERWRITE label ON custom_column TYPE string ASSERT $value != 'Refused';",
+            json!({}),
+        )
+        .await
+        .unwrap();
+        let column = |label: &str| NewColumn {
+            entity_type: Entity::Contact,
+            kind: custom::ColumnType::Plain,
+            label: label.to_owned(),
+            options: None,
+        };
+        let refused = company.create_column(&access, &seq, &column("Refused")).await;
+        assert!(matches!(refused, Err(CrmError::Store(_))), "{refused:?}");
+        assert_eq!(seq.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert!(columns::list(&db).await.unwrap().is_empty());
+
+        let kept = company.create_column(&access, &seq, &column("Kept")).await.unwrap();
+        let events = crate::store::run(
+            &db,
+            "SELECT VALUE [record::id(id), event, entityId] FROM outbox ORDER BY id",
+            json!({}),
+        )
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+        assert_eq!(events, json!([[1, "custom_column.created", kept.id]]));
     }
 }

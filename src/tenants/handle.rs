@@ -268,11 +268,19 @@ impl TenantShared {
             Err(CrmError::Store(_) | CrmError::Unavailable) => {
                 self.counts.lock().remove(&entity);
                 self.forget_texts();
+                self.forget_seq();
                 // A commit whose answer was lost may still land after a load's read: wait before loading again.
                 *self.text_failed.lock() = Some(Instant::now());
             }
             Err(_) => {}
         }
+    }
+
+    /// Reads the outbox sequence again before the next write. A write that failed gave its numbers back, but a
+    /// database failure may have come after its commit (a remote engine's lost answer), whose numbers are then
+    /// taken: reusing them would fail every later write.
+    fn forget_seq(&self) {
+        self.seq_loaded.store(false, Ordering::Release);
     }
 
     /// Whether a search should have the actor start loading the search texts: the company is indexed, they are
@@ -650,7 +658,9 @@ impl TenantHandle {
                     items: updates,
                     nulls: crate::crm::input::Nulls::Refuse,
                 };
-                Ok(company.write(&access, &shared.seq, request).await?.records.len())
+                let answer = company.write(&access, &shared.seq, request).await;
+                shared.follow(entity, &answer);
+                Ok(answer?.records.len())
             })
         })
         .await?
@@ -704,10 +714,14 @@ impl TenantHandle {
                 let columns = shared.prepare_write().await?;
                 let company = shared.company(&columns);
                 let result = work(&company, &shared.seq).await;
-                if result.is_ok() {
-                    // The change is committed: refresh the cache the other requests read.
-                    *shared.columns.write() = None;
-                    shared.load_columns().await?;
+                match &result {
+                    Ok(_) => {
+                        // The change is committed: refresh the cache the other requests read.
+                        *shared.columns.write() = None;
+                        shared.load_columns().await?;
+                    }
+                    Err(CrmError::Store(_) | CrmError::Unavailable) => shared.forget_seq(),
+                    Err(_) => {}
                 }
                 result
             })
@@ -872,18 +886,22 @@ mod tests {
     #[actix_web::test]
     async fn a_company_closed_while_its_actor_starts_keeps_no_actor() {
         let (registry, company) = registry(100).await;
-        let ((), ()) = futures::join!(
+        let started = std::cell::Cell::new(false);
+        let (first, ()) = futures::join!(
             async {
-                // Whether this first request gets the actor or is refused depends on who is first; either is right.
-                let _ = registry.get(&company).await;
+                let answer = registry.get(&company).await;
+                started.set(true);
+                answer
             },
             async {
-                // The first request has taken the opening lock and is opening the database.
+                // Polled after the first request, which has taken the opening lock and is opening the database.
                 tokio::task::yield_now().await;
+                assert!(!started.get(), "the close comes while the actor is starting");
                 registry.close(&company).await;
             }
         );
-        assert_eq!(registry.opened(), 1, "the start was under way when the close came");
+        assert!(first.is_ok(), "the request that started it got the actor");
+        assert_eq!(registry.opened(), 1);
         assert!(!registry.is_running(&company), "no actor outlives the close");
         assert!(matches!(registry.get(&company).await, Err(TenantError::Suspended)));
         registry.reopen(&company);

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{call, create, id, ids, search, spawn_app};
+use crate::helpers::{call, create, id, ids, search, spawn_app, status_column};
 
 #[actix_web::test]
 async fn each_column_type_takes_valid_values_and_refuses_invalid_ones_with_its_message() {
@@ -177,15 +177,7 @@ async fn single_select_defaults_are_backfilled_and_removed_options_fall_back_to_
     let c = app.create_company("Defaults").await;
     let k = &c.key;
     let before = create(&app, k, "tasks", json!({"name": "Old"})).await;
-    let (_, column) = call(
-        &app,
-        k,
-        Method::POST,
-        "/api/v1/custom-columns",
-        Some(json!({"entityType": "task", "type": "singleSelect", "label": "Status",
-        "options": {"options": [{"label": "Open", "isDefault": true}, {"label": "Done"}]}})),
-    )
-    .await;
+    let column = status_column(&app, k).await;
     let open = column["options"]["options"][0]["value"].as_str().unwrap().to_owned();
     let done = column["options"]["options"][1]["value"].as_str().unwrap().to_owned();
     let (_, old) = call(&app, k, Method::GET, &format!("/api/v1/tasks/{}", id(&before)), None).await;

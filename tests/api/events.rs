@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, call, create, create_many, id, spawn_app};
+use crate::helpers::{TestApp, call, create, create_many, id, spawn_app, status_column};
 
 async fn events_after(app: &TestApp, key: &str, after: u64) -> Vec<Value> {
     let (status, body) = call(app, key, Method::GET, &format!("/api/v1/events?after={after}"), None).await;
@@ -405,19 +405,15 @@ async fn column_changes_are_audit_events_in_the_sequence() {
     let app = spawn_app().await;
     let c = app.create_company("Column events").await;
     let k = &c.key;
-    create(&app, k, "tasks", json!({"name": "Old"})).await;
+    let old = create(&app, k, "tasks", json!({"name": "Old"})).await;
     let mark = last_seq(&events_after(&app, k, 0).await);
 
-    let (status, column) = call(
-        &app,
-        k,
-        Method::POST,
-        "/api/v1/custom-columns",
-        Some(json!({"entityType": "task", "type": "singleSelect", "label": "Status",
-        "options": {"options": [{"label": "Open", "isDefault": true}, {"label": "Done"}]}})),
-    )
-    .await;
-    assert_eq!(status, 201, "{column}");
+    let column = status_column(&app, k).await;
+    let (_, backfilled) = call(&app, k, Method::GET, &format!("/api/v1/tasks/{}", id(&old)), None).await;
+    assert_eq!(
+        backfilled["task"]["customFieldValues"][0]["value"], column["options"]["options"][0]["value"],
+        "the existing task got the default"
+    );
     let column_id = column["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/custom-columns/{column_id}");
     let created = events_after(&app, k, mark).await;

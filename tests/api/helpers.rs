@@ -233,6 +233,13 @@ pub async fn create(app: &TestApp, key: &str, plural: &str, body: Value) -> Valu
     dto
 }
 
+/// Creates a single-select "Status" column on tasks with the options Open (the default) and Done; returns its DTO.
+pub async fn status_column(app: &TestApp, key: &str) -> Value {
+    let body = serde_json::json!({"entityType": "task", "type": "singleSelect", "label": "Status",
+        "options": {"options": [{"label": "Open", "isDefault": true}, {"label": "Done"}]}});
+    create(app, key, "custom-columns", body).await
+}
+
 /// Creates records of an entity in one call (`POST /api/v1/{plural}/many`, the items under the plural key) and
 /// returns their DTOs (asserting 201).
 pub async fn create_many(app: &TestApp, key: &str, plural: &str, items: Value) -> Vec<Value> {
