@@ -279,12 +279,7 @@ impl Company<'_> {
 
     /// Applies a checked operation; if it fails (nothing was written), the event numbers it took go back unused.
     async fn apply(&self, access: &Access, seq: &AtomicU64, op: Op) -> CrmResult<Outcome> {
-        let before = seq.load(std::sync::atomic::Ordering::Relaxed);
-        let result = self.writer(access, seq).apply(op).await;
-        if result.is_err() {
-            seq.store(before, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(result?)
+        Ok(numbered(seq, || async move { self.writer(access, seq).apply(op).await }).await?)
     }
 
     fn writer<'a>(&'a self, access: &'a Access, seq: &'a AtomicU64) -> Writer<'a> {
@@ -577,12 +572,7 @@ impl Company<'_> {
         F: FnOnce(DbValue) -> Fut,
         Fut: std::future::Future<Output = Result<(), StoreError>>,
     {
-        let before = seq.load(std::sync::atomic::Ordering::Relaxed);
-        let result = change(self.writer(access, seq).outbox_rows(events)).await;
-        if result.is_err() {
-            seq.store(before, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(result?)
+        Ok(numbered(seq, || change(self.writer(access, seq).outbox_rows(events))).await?)
     }
 
     /// One column.
@@ -594,6 +584,20 @@ impl Company<'_> {
             .cloned()
             .ok_or_else(|| CrmError::NotFound(format!("Custom column {id} not found")))
     }
+}
+
+/// Runs a write that numbers its events from `seq` (`write` takes the numbers when called); if it fails, nothing was
+/// written and the numbers go back unused.
+async fn numbered<T, E, Fut>(seq: &AtomicU64, write: impl FnOnce() -> Fut) -> Result<T, E>
+where
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let before = seq.load(std::sync::atomic::Ordering::Relaxed);
+    let result = write().await;
+    if result.is_err() {
+        seq.store(before, std::sync::atomic::Ordering::Relaxed);
+    }
+    result
 }
 
 /// `custom_column.<kind>` for a column: an audit event (as the reference's), not one of the 15 webhook events.
