@@ -78,6 +78,8 @@ pub async fn upsert_member(db: &Surreal<Any>, user: &crate::domain::User) -> Sto
 
 /// Largest page size.
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Page size of a search that names none (the reference's: "missing pagination → first 100 rows").
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
 /// A checked page request (1-based page, 1–100 items).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +94,7 @@ impl Page {
     /// Checks a page request.
     pub fn parse(page: Option<u32>, page_size: Option<u32>) -> Result<Self, (&'static str, String)> {
         let page = page.unwrap_or(1);
-        let page_size = page_size.unwrap_or(25);
+        let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         if page == 0 {
             return Err(("pagination.page", "must be at least 1".to_owned()));
         }

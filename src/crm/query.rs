@@ -70,7 +70,7 @@ pub enum Direction {
 pub struct PageRequest {
     /// 1-based page (default 1).
     pub page: Option<u32>,
-    /// Items per page, 1–100 (default 25).
+    /// Items per page, 1–100 (default 100).
     pub page_size: Option<u32>,
 }
 
@@ -221,6 +221,29 @@ impl Builder<'_> {
         );
     }
 
+    /// A record's links along the relation that the caller may read, as an expression on the record: all of them,
+    /// or for a caller who reads only their own records of the far end, those they are assigned to (for users: the
+    /// caller), as the relationship arrays of the DTOs show them. So "at least one link" / "no links" count what
+    /// the caller can see, and do not tell them of links they cannot.
+    fn readable_links(&mut self, relation: &Relation) -> String {
+        let path = relation.path();
+        if self.access.target_scope(relation.target) != Some(Scope::Own) {
+            return path;
+        }
+        let me = self.bind(json!(self.access.user_id));
+        let readable = if relation.target == Target::User {
+            format!("[type::record('member', {me})]")
+        } else {
+            let set = format!("s{}", self.lets.len());
+            self.lets.push(format!(
+                "LET ${set} = array::distinct((type::record('member', {me}))->assigned->{});",
+                relation.target.table()
+            ));
+            format!("${set}")
+        };
+        format!("array::intersect({path}, {readable})")
+    }
+
     /// A record-id set from the relation's far ends, following their edges back to this entity.
     fn reached_from(&mut self, relation: &Relation, ids: Vec<String>) -> String {
         // One traversal expression per id (each id a bound parameter). Mapping a closure over an array of ids
@@ -273,8 +296,11 @@ impl Builder<'_> {
         };
         let op = filter.operator.as_str();
         match values {
-            None if op == "hasSome" => self.conditions.push(format!("count({}) > 0", relation.path())),
-            None if op == "hasNone" => self.conditions.push(format!("count({}) = 0", relation.path())),
+            None if matches!(op, "hasSome" | "hasNone") => {
+                let links = self.readable_links(relation);
+                let test = if op == "hasSome" { "> 0" } else { "= 0" };
+                self.conditions.push(format!("count({links}) {test}"));
+            }
             None => self.fail(path, format!("the '{op}' operator needs an array of ids")),
             Some(ids) if ids.is_empty() => {}
             Some(pairs) => {
@@ -500,8 +526,11 @@ impl Builder<'_> {
                 };
                 if op == "contains" {
                     let v = self.bind(json!(values[0].to_lowercase()));
-                    self.conditions
-                        .push(format!("string::contains(string::lowercase({value_expr} ?? ''), {v})"));
+                    // Only records with a value contain anything (an empty text is contained in every value, as in
+                    // the reference's `LIKE '%%'` over the stored values; records without one do not match).
+                    self.conditions.push(format!(
+                        "({value_expr} != NONE AND string::contains(string::lowercase({value_expr} ?? ''), {v}))"
+                    ));
                 } else {
                     let v = self.bind(json!(values[0]));
                     self.conditions.push(format!("{value_expr} = {v}"));

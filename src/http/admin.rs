@@ -43,7 +43,7 @@ where
 #[post("/companies")]
 async fn create_company(
     app: web::Data<AppState>,
-    body: web::Json<NewCompanyRequest>,
+    body: super::Json<NewCompanyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(app.admin.create_company(&body).await?))
 }
@@ -123,7 +123,7 @@ async fn delete_company(app: web::Data<AppState>, id: web::Path<String>) -> Resu
 async fn create_user(
     app: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<NewUserRequest>,
+    body: super::Json<NewUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "company")?;
     Ok(HttpResponse::Created().json(app.admin.create_user(&id, &body).await?))

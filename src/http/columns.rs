@@ -59,7 +59,7 @@ async fn list(
 async fn create(
     app: web::Data<AppState>,
     Authenticated(caller): Authenticated,
-    body: web::Json<NewColumn>,
+    body: super::Json<NewColumn>,
 ) -> Result<HttpResponse, ApiError> {
     let column = tenant(&app, &caller)
         .await?
@@ -80,7 +80,7 @@ async fn update(
     app: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     id: web::Path<String>,
-    body: web::Json<ColumnChange>,
+    body: super::Json<ColumnChange>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id, "custom column")?;
     let column = tenant(&app, &caller)

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::errors::{OptionalJson, parse_id};
+use super::errors::{Json, OptionalJson, parse_id};
 use super::{AppState, Authenticated};
 use crate::crm::Entity;
 use crate::crm::input::Nulls;
@@ -127,7 +127,7 @@ macro_rules! entity_routes {
             async fn delete_many(
                 app: web::Data<AppState>,
                 caller: Authenticated,
-                body: web::Json<DeleteMany>,
+                body: super::Json<DeleteMany>,
             ) -> Result<HttpResponse, ApiError> {
                 super::delete_many(&app, ENTITY, caller, body.into_inner()).await
             }
@@ -230,7 +230,7 @@ macro_rules! entity_routes {
                 app: web::Data<AppState>,
                 caller: Authenticated,
                 id: web::Path<String>,
-                body: web::Json<LinkBody>,
+                body: super::Json<LinkBody>,
             ) -> Result<HttpResponse, ApiError> {
                 super::link_or_unlink(&app, ENTITY, caller, &id, body.into_inner(), true).await
             }
@@ -250,7 +250,7 @@ macro_rules! entity_routes {
                 app: web::Data<AppState>,
                 caller: Authenticated,
                 id: web::Path<String>,
-                body: web::Json<LinkBody>,
+                body: super::Json<LinkBody>,
             ) -> Result<HttpResponse, ApiError> {
                 super::link_or_unlink(&app, ENTITY, caller, &id, body.into_inner(), false).await
             }
@@ -281,13 +281,18 @@ async fn apply(app: &AppState, caller: &crate::auth::Caller, request: WriteReque
     Ok(tenant(app, caller).await?.apply(caller.access(), request).await?)
 }
 
-/// Runs a write for a single-record route (missing record → 404, paths without the batch prefix).
+/// Runs a write for a single-record route (missing record → 404, paths as in the route's own body; see [`single`]).
 async fn apply_one(app: &AppState, caller: &crate::auth::Caller, request: WriteRequest) -> Result<Outcome, ApiError> {
+    let paths = match &request {
+        WriteRequest::Create { entity, .. } | WriteRequest::Update { entity, .. } => OnePaths::Batch(entity.plural()),
+        WriteRequest::Delete { .. } => OnePaths::UrlId("ids[0]"),
+        WriteRequest::Link { .. } => OnePaths::UrlId("sourceId"),
+    };
     tenant(app, caller)
         .await?
         .apply(caller.access(), request)
         .await
-        .map_err(single)
+        .map_err(|error| single(error, paths))
 }
 
 /// The batch array of a `{"<plural>": [...]}` body.
@@ -507,22 +512,30 @@ async fn link_or_unlink(
     Ok(HttpResponse::Ok().json(outcome.records.into_iter().next()))
 }
 
-/// For single-record routes: a missing record named by the path is a 404, not a validation error, and field
-/// paths drop the batch prefix (`contacts[0].firstName` → `firstName`).
-fn single(error: CrmError) -> ApiError {
+/// Where the batch operation behind a single-record route puts what the route's request names.
+#[derive(Debug, Clone, Copy)]
+enum OnePaths {
+    /// A create or update: the one item is `<plural>[0]` of the batch (the body itself here).
+    Batch(&'static str),
+    /// A delete or link: the record of the URL is at this path of the operation (`ids[0]`, `sourceId`); a link's
+    /// `ids[…]` are the body's own.
+    UrlId(&'static str),
+}
+
+/// For single-record routes: error paths are those of the route's own request, and a record named by the URL that
+/// does not exist (or that the caller cannot see) is a 404, not a validation error.
+/// - A create or update drops the batch prefix (`contacts[0].firstName` → `firstName`; `contacts[0]`, the body
+///   itself, → the empty root path); an update's record is then at `id`.
+/// - A delete's or link's record of the URL is `id` (a delete of a system task: `id`, "Only custom tasks…"); a
+///   link's unknown `ids[0]` stays a 400 at `ids[0]`, as at any other place of the list.
+fn single(error: CrmError, paths: OnePaths) -> ApiError {
     let error = match error {
         CrmError::Invalid(details) => CrmError::Invalid(
             details
                 .into_iter()
-                .map(|d| {
-                    let path = match d.path.split_once("[0].") {
-                        Some((head, rest)) if !head.contains('.') && !head.contains('[') => rest.to_owned(),
-                        _ => d.path,
-                    };
-                    ErrorDetail {
-                        path,
-                        message: d.message,
-                    }
+                .map(|d| ErrorDetail {
+                    path: one_path(d.path, paths),
+                    message: d.message,
                 })
                 .collect(),
         ),
@@ -530,10 +543,23 @@ fn single(error: CrmError) -> ApiError {
     };
     if let CrmError::Invalid(details) = &error
         && let [only] = details.as_slice()
-        && (only.path == "id" || only.path == "ids[0]" || only.path == "sourceId")
+        && only.path == "id"
         && only.message.ends_with("ID not found or not accessible.")
     {
         return ApiError::new(Code::RecordNotFound, only.message.clone());
     }
     error.into()
+}
+
+/// An error path of the batch operation as a path of the single-record route's request (see [`single`]).
+fn one_path(path: String, paths: OnePaths) -> String {
+    match paths {
+        OnePaths::UrlId(at) if path == at => "id".to_owned(),
+        OnePaths::UrlId(_) => path,
+        OnePaths::Batch(plural) => match path.strip_prefix(plural).and_then(|rest| rest.strip_prefix("[0]")) {
+            Some("") => String::new(),
+            Some(rest) => rest.strip_prefix('.').map_or_else(|| path.clone(), str::to_owned),
+            None => path,
+        },
+    }
 }

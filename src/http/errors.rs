@@ -76,10 +76,48 @@ pub fn parse_id(raw: &str, what: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::new(Code::InvalidPath, format!("`{raw}` is not a valid {what} id (a UUID).")))
 }
 
+/// A JSON body of `T`, in place of actix's `web::Json` (the request-body schema of the OpenAPI document is inferred
+/// from this type's name as from actix's): the limits and coded errors of [`json_config`] (413, 415, 400), and a body
+/// that is JSON but does not match `T` names the field at fault in `details` (`pagination.page`,
+/// `permissions.contacts.readAccess`), where serde's own error gives only a line and column.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    /// The body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = futures::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let (limit, json) = (body_limit(req), is_json(req));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !json {
+                return Err(not_json().into());
+            }
+            let body = read_body(&mut payload, limit).await?;
+            Ok(Self(parse_body(&body)?))
+        })
+    }
+}
+
 /// An optional JSON body: an empty body (no bytes, or only whitespace; with or without `Content-Length`, chunked or
-/// not) is `None`; any other body must be JSON of `T`, with the coded errors of [`json_config`] (413, 415, 400).
-/// actix's `Option<Json<T>>` would turn a body that fails to parse into `None`, so a misspelt field silently meant
-/// "no body".
+/// not) is `None`; any other body must be JSON of `T`, with the coded errors of [`Json`] (413, 415, 400 with the path
+/// at fault). actix's `Option<Json<T>>` would turn a body that fails to parse into `None`, so a misspelt field
+/// silently meant "no body".
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<T> OptionalJson<T> {
@@ -97,33 +135,75 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
     type Future = futures::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        use actix_web::HttpMessage;
-        use futures::StreamExt;
-        let limit = req
-            .app_data::<web::Data<super::AppState>>()
-            .map_or(1 << 20, |state| state.settings.server.max_body_bytes);
-        let json = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON));
+        let (limit, json) = (body_limit(req), is_json(req));
         let mut payload = payload.take();
         Box::pin(async move {
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::new(Code::InvalidJson, format!("The request body could not be read: {e}"))
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large(limit).into());
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_body(&mut payload, limit).await?;
             if body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Self(None));
             }
             if !json {
                 return Err(not_json().into());
             }
-            serde_json::from_slice(&body)
-                .map(|value| Self(Some(value)))
-                .map_err(|e| ApiError::new(Code::InvalidJson, json_message(&e)).into())
+            Ok(Self(Some(parse_body(&body)?)))
         })
+    }
+}
+
+/// The server's body limit (`server.max_body_bytes`).
+fn body_limit(req: &HttpRequest) -> usize {
+    req.app_data::<web::Data<super::AppState>>()
+        .map_or(1 << 20, |state| state.settings.server.max_body_bytes)
+}
+
+/// Whether the request says its body is JSON (`application/json`, or a `+json` type).
+fn is_json(req: &HttpRequest) -> bool {
+    use actix_web::HttpMessage;
+    matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON))
+}
+
+/// The whole body, refused with a 413 once it passes `limit` bytes.
+async fn read_body(payload: &mut actix_web::dev::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    use futures::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::new(Code::InvalidJson, format!("The request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses a body as JSON of `T`. Not JSON: `invalid_json` without details. JSON of another shape: `invalid_json`
+/// with one detail at the path of the field at fault (the empty path when it is the body itself).
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let inner = error.inner();
+        let mut api = ApiError::new(Code::InvalidJson, json_message(inner));
+        if !(inner.is_syntax() || inner.is_eof()) {
+            let path = error.path().to_string();
+            api.details.push(crate::error::ErrorDetail {
+                path: if path == "." { String::new() } else { path },
+                message: strip_position(&inner.to_string()),
+            });
+        }
+        api
+    })?;
+    // Bytes after the value are refused, as `serde_json::from_slice` refuses them.
+    deserializer
+        .end()
+        .map_err(|e| ApiError::new(Code::InvalidJson, json_message(&e)))?;
+    Ok(value)
+}
+
+/// serde's message without its ` at line L column C` tail (the detail's path says where).
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) if message[at..].contains(" column ") => message[..at].to_owned(),
+        _ => message.to_owned(),
     }
 }

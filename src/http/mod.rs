@@ -5,6 +5,7 @@ mod api_keys;
 mod columns;
 mod entities;
 mod errors;
+use errors::Json;
 mod gate;
 mod health;
 pub mod mcp;

@@ -133,12 +133,16 @@ fn entity_schemas(schemas: &mut Map<String, Value>) {
             _ => (&["name"], &["name"]),
         };
         for field in editable {
-            item.insert((*field).into(), scalar_schema(field));
+            let mut schema = scalar_schema(field);
+            if *field == "amount" {
+                schema["description"] = json!("Also taken as a numeric string (\"5\", \"1e3\").");
+            }
+            item.insert((*field).into(), schema);
         }
         item.insert("notes".into(), notes.clone());
         for relation in entity.relations() {
             if entity == Entity::Deal && relation.field == "serviceIds" {
-                let line = json!({"type": "object", "required": ["serviceId"], "properties": {"serviceId": {"type": "string", "format": "uuid"}, "quantity": {"type": "number", "minimum": 0, "default": 1}}});
+                let line = json!({"type": "object", "required": ["serviceId"], "properties": {"serviceId": {"type": "string", "format": "uuid"}, "quantity": {"type": "number", "minimum": 0, "default": 1, "description": "null or left out: 1; also taken as a numeric string"}}});
                 item.insert("services".into(), array_of(line));
             } else {
                 item.insert(relation.field.into(), ids.clone());

@@ -129,7 +129,7 @@ async fn update_user(
     app: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     id: web::Path<String>,
-    body: web::Json<UserAccess>,
+    body: super::Json<UserAccess>,
 ) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&[perm(Resource::Users, Action::Update)]))?;
     let id = parse_id(&id, "user")?;
@@ -167,7 +167,7 @@ const MANAGE_ROLES: [crate::domain::Permission; 2] = [
 async fn create_role(
     app: web::Data<AppState>,
     Authenticated(caller): Authenticated,
-    body: web::Json<RoleInput>,
+    body: super::Json<RoleInput>,
 ) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&MANAGE_ROLES))?;
     Ok(HttpResponse::Created().json(app.admin.save_role(&caller.company.id, None, &body).await?))
@@ -185,7 +185,7 @@ async fn update_role(
     app: web::Data<AppState>,
     Authenticated(caller): Authenticated,
     id: web::Path<String>,
-    body: web::Json<RoleInput>,
+    body: super::Json<RoleInput>,
 ) -> Result<HttpResponse, ApiError> {
     require(&caller, Requirement::All(&MANAGE_ROLES))?;
     let id = parse_id(&id, "role")?;

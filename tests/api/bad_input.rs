@@ -455,3 +455,139 @@ async fn amounts_and_quantities_too_large_for_a_total_are_refused() {
     assert_eq!(deal["totalValue"].as_f64(), Some(1e24), "{deal}");
     assert_eq!(deal["totalQuantity"].as_f64(), Some(1e9), "{deal}");
 }
+
+/// A single-record route's errors name paths of its own request: not the `contacts[0]` or `ids[0]` of the batch
+/// operation behind it. A link whose first id is unknown is a 400 at `ids[0]` like at any other place, and only the
+/// record of the URL missing is a 404.
+#[actix_web::test]
+async fn single_record_routes_name_paths_of_their_own_request() {
+    let app = crate::helpers::spawn_app().await;
+    let c = app.create_company("Paths").await;
+    let contact = create(&app, &c.key, "contacts", json!({"firstName": "Ann"})).await;
+    let org = create(&app, &c.key, "organizations", json!({"name": "Acme"})).await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let link = format!("/api/v1/contacts/{}/link", id(&contact));
+
+    for (ids, paths) in [
+        (json!([unknown]), vec!["ids[0]"]),
+        (json!([unknown, id(&org)]), vec!["ids[0]"]),
+        (json!([id(&org), unknown]), vec!["ids[1]"]),
+    ] {
+        let response = app
+            .api(Method::POST, &c.key, &link)
+            .json(&json!({"relation": "organizations", "ids": ids}))
+            .send()
+            .await
+            .unwrap();
+        let body = assert_error(response, 400, "validation_failed").await;
+        let got: Vec<&str> = body["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, paths, "{body}");
+        assert_eq!(
+            body["details"][0]["message"],
+            "Organization ID not found or not accessible."
+        );
+    }
+    let (_, kept) = call(
+        &app,
+        &c.key,
+        Method::GET,
+        &format!("/api/v1/contacts/{}", id(&contact)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        kept["contact"]["organizations"],
+        json!([]),
+        "a refused link links nothing"
+    );
+
+    let missing = app
+        .api(Method::POST, &c.key, &format!("/api/v1/contacts/{unknown}/link"))
+        .json(&json!({"relation": "organizations", "ids": [id(&org)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "record_not_found").await;
+    let missing = app
+        .api(Method::POST, &c.key, &format!("/api/v1/contacts/{unknown}/unlink"))
+        .json(&json!({"relation": "organizations", "ids": [id(&org)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "record_not_found").await;
+
+    for (method, path) in [
+        (Method::POST, "/api/v1/contacts".to_owned()),
+        (Method::PUT, format!("/api/v1/contacts/{}", id(&contact))),
+    ] {
+        let response = app.api(method, &c.key, &path).json(&json!([])).send().await.unwrap();
+        let body = assert_error(response, 400, "validation_failed").await;
+        assert_eq!(body["details"][0]["path"], "", "the body itself: {body}");
+    }
+    let response = app
+        .api(Method::POST, &c.key, "/api/v1/deals")
+        .json(&json!({"name": "D", "services": [{"serviceId": unknown}]}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(response, 400, "validation_failed").await;
+    assert_eq!(body["details"][0]["path"], "services[0].serviceId", "{body}");
+}
+
+/// A JSON body that parses but does not fit its route's schema names the field at fault in `details`.
+#[actix_web::test]
+async fn mistyped_fields_of_typed_bodies_are_named_by_path() {
+    let app = crate::helpers::spawn_app().await;
+    let c = app.create_company("Typed").await;
+    let cases = [
+        (
+            "/api/v1/contacts/search",
+            json!({"pagination": {"page": -1}}),
+            "pagination.page",
+        ),
+        (
+            "/api/v1/contacts/search",
+            json!({"pagination": {"pageSize": "10"}}),
+            "pagination.pageSize",
+        ),
+        (
+            "/api/v1/contacts/search",
+            json!({"sortDescriptor": {"field": "name", "direction": "ASC"}}),
+            "sortDescriptor.direction",
+        ),
+        (
+            "/api/v1/contacts/search",
+            json!({"filters": [{"field": "createdAt", "operator": "gt", "value": "2024-01-01", "x": 1}]}),
+            "filters[0].x",
+        ),
+        (
+            "/api/v1/custom-columns",
+            json!({"entityType": "contact", "type": "plain", "label": 5}),
+            "label",
+        ),
+    ];
+    for (path, body, at) in cases {
+        let response = app.api(Method::POST, &c.key, path).json(&body).send().await.unwrap();
+        let answer = assert_error(response, 400, "invalid_json").await;
+        assert_eq!(answer["details"][0]["path"], at, "{path} {body}: {answer}");
+        let message = answer["details"][0]["message"].as_str().unwrap();
+        assert!(!message.is_empty() && !message.contains(" at line "), "{message}");
+    }
+    // Not JSON at all, or bytes after the value: no field to name.
+    for raw in ["{\"pagination\": ", "{} {}"] {
+        let response = app
+            .api(Method::POST, &c.key, "/api/v1/contacts/search")
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        let answer = assert_error(response, 400, "invalid_json").await;
+        assert_eq!(answer["details"], json!([]), "{raw}: {answer}");
+    }
+}

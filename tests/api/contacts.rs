@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, spawn_app};
+use crate::helpers::{assert_error, search, spawn_app};
 
 #[actix_web::test]
 async fn contacts_are_created_singly_and_in_batches_and_paged_with_totals() {
@@ -44,6 +44,15 @@ async fn contacts_are_created_singly_and_in_batches_and_paged_with_totals() {
         json!({"page": 2, "pageSize": 25, "totalPages": 2, "total": 31})
     );
     assert_eq!(page["items"].as_array().unwrap().len(), 6);
+    // No pagination: the first 100 (reference §7.5), and likewise with a page but no size.
+    for body in [json!({}), json!({"pagination": {"page": 1}})] {
+        let page = search(&app, &company.key, "contacts", body).await;
+        assert_eq!(
+            page["pagination"],
+            json!({"page": 1, "pageSize": 100, "totalPages": 1, "total": 31})
+        );
+        assert_eq!(page["items"].as_array().unwrap().len(), 31);
+    }
 
     let id = one["id"].as_str().unwrap();
     let fetched: Value = app

@@ -937,6 +937,10 @@ async fn a_pending_user_gets_an_approval_task_until_approved() {
     let (status, refused) = call(&app, &c.key, Method::DELETE, &format!("/api/v1/tasks/{task_id}"), None).await;
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["details"][0]["message"], "Only custom tasks can be deleted");
+    assert_eq!(
+        refused["details"][0]["path"], "id",
+        "the task of the URL, not the batch's ids[0]"
+    );
 
     let (status, approved) = call(
         &app,

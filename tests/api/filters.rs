@@ -429,6 +429,8 @@ async fn custom_columns_filter_with_their_operators() {
             (f(&period, "gte", Some(json!("2024-02-01"))), vec![id(&b)]),
             (f(&period, "lte", Some(json!("2024-01-31"))), vec![id(&a)]),
             (f(&code, "contains", Some(json!("ab"))), vec![id(&a)]),
+            // An empty text is in every value, and records without a value contain nothing.
+            (f(&code, "contains", Some(json!(""))), vec![id(&a)]),
             (f(&code, "equals", Some(json!("AB-1"))), vec![id(&a)]),
             (f(&code, "isNull", None), sorted(vec![id(&b), id(&none)])),
         ];

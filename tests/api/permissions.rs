@@ -353,3 +353,90 @@ async fn racing_changes_to_users_roles_and_keys_keep_the_rules() {
         .collect();
     assert_eq!(statuses, vec![200; 10]);
 }
+
+/// `hasSome` / `hasNone` without a value count the links the caller can read, as the relationship arrays of the
+/// DTOs show them: a link to an organization the caller may not read neither makes a contact "linked" nor tells
+/// the caller it exists.
+#[actix_web::test]
+async fn presence_filters_count_only_links_the_caller_can_read() {
+    for app in crate::helpers::with_and_without_indexes().await {
+        let c = app.create_company("Presence").await;
+        let role = json!({"name": "OwnOrgs", "description": "own organizations", "permissions": {
+            "contacts": {"canManage": "no", "readAccess": "all"},
+            "organizations": {"canManage": "no", "readAccess": "own"}}});
+        let (_, role) = call(&app, &c.key, Method::POST, "/api/v1/roles", Some(role)).await;
+        let (me, key) = app.create_user_with_key(&c.id, json!({"roleId": role["id"]})).await;
+        let mine = create(&app, &c.key, "organizations", json!({"name": "Mine", "userIds": [me]})).await;
+        let hidden = create(&app, &c.key, "organizations", json!({"name": "Hidden"})).await;
+        let to_mine = create(
+            &app,
+            &c.key,
+            "contacts",
+            json!({"firstName": "ToMine", "organizationIds": [id(&mine)]}),
+        )
+        .await;
+        let to_hidden = create(
+            &app,
+            &c.key,
+            "contacts",
+            json!({"firstName": "ToHidden", "organizationIds": [id(&hidden)]}),
+        )
+        .await;
+        let to_both = create(
+            &app,
+            &c.key,
+            "contacts",
+            json!({"firstName": "ToBoth", "organizationIds": [id(&mine), id(&hidden)]}),
+        )
+        .await;
+        let alone = create(&app, &c.key, "contacts", json!({"firstName": "Alone"})).await;
+        let matching = |key: String, op: &'static str| {
+            let app = &app;
+            async move {
+                let page = search(
+                    app,
+                    &key,
+                    "contacts",
+                    json!({"filters": [{"field": "organizationIds", "operator": op}]}),
+                )
+                .await;
+                let mut found = crate::helpers::ids(&page);
+                found.sort();
+                assert_eq!(page["pagination"]["total"], found.len(), "{page}");
+                found
+            }
+        };
+        let sorted = |mut list: Vec<String>| {
+            list.sort();
+            list
+        };
+
+        assert_eq!(
+            matching(key.clone(), "hasSome").await,
+            sorted(vec![id(&to_mine), id(&to_both)])
+        );
+        assert_eq!(
+            matching(key.clone(), "hasNone").await,
+            sorted(vec![id(&to_hidden), id(&alone)])
+        );
+        let (_, seen) = call(
+            &app,
+            &key,
+            Method::GET,
+            &format!("/api/v1/contacts/{}", id(&to_hidden)),
+            None,
+        )
+        .await;
+        assert_eq!(
+            seen["contact"]["organizations"],
+            json!([]),
+            "what the filter agrees with"
+        );
+        // The admin reads every organization.
+        assert_eq!(
+            matching(c.key.clone(), "hasSome").await,
+            sorted(vec![id(&to_mine), id(&to_hidden), id(&to_both)])
+        );
+        assert_eq!(matching(c.key.clone(), "hasNone").await, vec![id(&alone)]);
+    }
+}
