@@ -871,12 +871,14 @@ fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> Ordering {
         let key = b.bind(json!(column.id));
         let stored = format!("customFields[{key}]");
         let instant = |text: &str| format!("IF string::is_datetime({text}) {{ <datetime> {text} }} ELSE {{ NONE }}");
-        let value = match column.kind {
-            ColumnType::Currency => format!("<float> {stored}"),
+        // Texts in a human order, as the reference's locale-aware comparison: case and accents set apart only
+        // what is otherwise equal (`Apple`, `apple`, `Émile`, `Zebra`), not every capital before every small letter.
+        let (value, collate) = match column.kind {
+            ColumnType::Currency => (format!("<float> {stored}"), ""),
             // Instants, not texts (see the date filters above); ranges by their start.
-            ColumnType::Date | ColumnType::DateTime => instant(&stored),
-            ColumnType::DateRange | ColumnType::DateTimeRange => instant(&range_ends(&stored).0),
-            _ => stored,
+            ColumnType::Date | ColumnType::DateTime => (instant(&stored), ""),
+            ColumnType::DateRange | ColumnType::DateTimeRange => (instant(&range_ends(&stored).0), ""),
+            _ => (stored, " COLLATE"),
         };
         let extra = format!(
             ", (customFields[{key}] = NONE) AS sortMissing, (IF customFields[{key}] = NONE {{ NONE }} ELSE {{ {value} }}) AS sortValue"
@@ -884,7 +886,7 @@ fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> Ordering {
         return Ordering {
             keys: String::new(),
             extra,
-            order: format!("sortMissing ASC, sortValue {dir}, id {dir}"),
+            order: format!("sortMissing ASC, sortValue{collate} {dir}, id {dir}"),
         };
     }
     b.fail("sortDescriptor.field".into(), "Sort field not found or not accessible.");

@@ -568,3 +568,55 @@ async fn date_columns_compare_and_sort_as_instants_not_texts() {
         assert_eq!(status, 400, "a leap second is not stored: {error}");
     }
 }
+
+/// A text column sorts as people read (reference §7.4, "locale-aware string comparison"): case and accents only
+/// part values that are otherwise equal, and records without a value come last in both directions.
+#[actix_web::test]
+async fn text_columns_sort_in_a_human_order() {
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Collate").await;
+        let k = &c.key;
+        let word = column(
+            &app,
+            k,
+            json!({"entityType": "contact", "type": "plain", "label": "Word"}),
+        )
+        .await;
+        for (name, value) in [
+            ("z", Some("Zebra")),
+            ("a2", Some("apple")),
+            ("e", Some("Émile")),
+            ("none", None),
+            ("b", Some("banana")),
+            ("a1", Some("Apple")),
+        ] {
+            let values = value.map_or(json!([]), |v| json!([{"columnId": word["id"], "value": v}]));
+            create(
+                &app,
+                k,
+                "contacts",
+                json!({"firstName": name, "customFieldValues": values}),
+            )
+            .await;
+        }
+        for (direction, expected) in [
+            ("asc", ["a1", "a2", "b", "e", "z", "none"]),
+            ("desc", ["z", "e", "b", "a2", "a1", "none"]),
+        ] {
+            let page = search(
+                &app,
+                k,
+                "contacts",
+                json!({"sortDescriptor": {"field": word["id"], "direction": direction}}),
+            )
+            .await;
+            let names: Vec<&str> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["firstName"].as_str().unwrap())
+                .collect();
+            assert_eq!(names, expected, "{direction}");
+        }
+    }
+}
