@@ -222,13 +222,17 @@ impl Builder<'_> {
     }
 
     /// A record's links along the relation that the caller may read, as an expression on the record: all of them,
-    /// or for a caller who reads only their own records of the far end, those they are assigned to (for users: the
-    /// caller), as the relationship arrays of the DTOs show them. So "at least one link" / "no links" count what
+    /// for a caller who reads only their own records of the far end those they are assigned to (for users: the
+    /// caller), and none without read access to it, as the relationship arrays of the DTOs show them. So "at least one link" / "no links" count what
     /// the caller can see, and do not tell them of links they cannot.
     fn readable_links(&mut self, relation: &Relation) -> String {
         let path = relation.path();
-        if self.access.target_scope(relation.target) != Some(Scope::Own) {
-            return path;
+        match self.access.target_scope(relation.target) {
+            Some(Scope::All) => return path,
+            Some(Scope::Own) => {}
+            // No read access to the far end (only `userIds` stays filterable then, and every role reads at least
+            // its own user; a caller without a role reads nothing): no link is readable, as the DTOs show none.
+            None => return "[]".to_owned(),
         }
         let me = self.bind(json!(self.access.user_id));
         let readable = if relation.target == Target::User {

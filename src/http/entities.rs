@@ -542,11 +542,12 @@ fn single(error: CrmError, paths: OnePaths) -> ApiError {
         other => other,
     };
     if let CrmError::Invalid(details) = &error
-        && let [only] = details.as_slice()
-        && only.path == "id"
-        && only.message.ends_with("ID not found or not accessible.")
+        && let Some(missing) = details
+            .iter()
+            .find(|d| d.path == "id" && d.message.ends_with("ID not found or not accessible."))
     {
-        return ApiError::new(Code::RecordNotFound, only.message.clone());
+        // Whatever else the body names: without the record there is nothing to check it against.
+        return ApiError::new(Code::RecordNotFound, missing.message.clone());
     }
     error.into()
 }

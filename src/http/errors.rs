@@ -103,7 +103,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let (limit, json) = (body_limit(req), is_json(req));
-        let mut payload = payload.take();
+        let mut payload = actix_web::dev::Decompress::from_headers(payload.take(), req.headers());
         Box::pin(async move {
             if !json {
                 return Err(not_json().into());
@@ -136,7 +136,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let (limit, json) = (body_limit(req), is_json(req));
-        let mut payload = payload.take();
+        let mut payload = actix_web::dev::Decompress::from_headers(payload.take(), req.headers());
         Box::pin(async move {
             let body = read_body(&mut payload, limit).await?;
             if body.iter().all(u8::is_ascii_whitespace) {
@@ -162,8 +162,13 @@ fn is_json(req: &HttpRequest) -> bool {
     matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON))
 }
 
-/// The whole body, refused with a 413 once it passes `limit` bytes.
-async fn read_body(payload: &mut actix_web::dev::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+/// The whole body, decoded as its `Content-Encoding` says (gzip, br, zstd, deflate, as actix's `web::Json` reads
+/// them), refused with a 413 once it passes `limit` bytes decoded (so a small compressed body cannot unpack into a
+/// large one).
+async fn read_body(
+    payload: &mut actix_web::dev::Decompress<actix_web::dev::Payload>,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
     use futures::StreamExt;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {

@@ -520,6 +520,21 @@ async fn single_record_routes_name_paths_of_their_own_request() {
         .await
         .unwrap();
     assert_error(missing, 404, "record_not_found").await;
+    // The record of the URL missing is a 404 whatever else the body names.
+    let missing = app
+        .api(Method::POST, &c.key, &format!("/api/v1/contacts/{unknown}/link"))
+        .json(&json!({"relation": "organizations", "ids": [uuid::Uuid::new_v4().to_string()]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "record_not_found").await;
+    let missing = app
+        .api(Method::PUT, &c.key, &format!("/api/v1/contacts/{unknown}"))
+        .json(&json!({"organizationIds": [uuid::Uuid::new_v4().to_string()]}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "record_not_found").await;
 
     for (method, path) in [
         (Method::POST, "/api/v1/contacts".to_owned()),
@@ -590,4 +605,59 @@ async fn mistyped_fields_of_typed_bodies_are_named_by_path() {
         let answer = assert_error(response, 400, "invalid_json").await;
         assert_eq!(answer["details"], json!([]), "{raw}: {answer}");
     }
+}
+
+/// Typed bodies are read as actix reads them: compressed as `Content-Encoding` says, with the size limit counted on
+/// the decoded bytes, and a wrong or missing content type is a 415.
+#[actix_web::test]
+async fn typed_bodies_are_decoded_limited_and_typed_like_any_other() {
+    use std::io::Write;
+    let app = spawn_with(&[("CM_SERVER__MAX_BODY_BYTES", "4096")]).await;
+    let c = app.create_company("Encoded").await;
+    let gzip = |body: &[u8]| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(body).unwrap();
+        encoder.finish().unwrap()
+    };
+    let column = json!({"entityType": "contact", "type": "plain", "label": "Zipped"}).to_string();
+    let response = app
+        .api(Method::POST, &c.key, "/api/v1/custom-columns")
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzip(column.as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    // 100 KB of label compresses to a few hundred bytes, and is still too large once decoded.
+    let bomb = json!({"entityType": "contact", "type": "plain", "label": "x".repeat(100_000)}).to_string();
+    let zipped = gzip(bomb.as_bytes());
+    assert!(zipped.len() < 4096);
+    let response = app
+        .api(Method::POST, &c.key, "/api/v1/custom-columns")
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(zipped)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 413, "payload_too_large").await;
+    for content_type in [None, Some("text/plain")] {
+        let mut request = app
+            .api(Method::POST, &c.key, "/api/v1/custom-columns")
+            .body(column.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        assert_error(request.send().await.unwrap(), 415, "invalid_content_type").await;
+    }
+    let response = app
+        .api(Method::POST, &c.key, "/api/v1/custom-columns")
+        .header("content-type", "application/json; charset=utf-8")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    let answer = assert_error(response, 400, "invalid_json").await;
+    assert_eq!(answer["details"], json!([]));
 }

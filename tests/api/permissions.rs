@@ -366,20 +366,21 @@ async fn presence_filters_count_only_links_the_caller_can_read() {
             "organizations": {"canManage": "no", "readAccess": "own"}}});
         let (_, role) = call(&app, &c.key, Method::POST, "/api/v1/roles", Some(role)).await;
         let (me, key) = app.create_user_with_key(&c.id, json!({"roleId": role["id"]})).await;
+        let (other, _) = app.create_user_with_key(&c.id, json!({"roleId": role["id"]})).await;
         let mine = create(&app, &c.key, "organizations", json!({"name": "Mine", "userIds": [me]})).await;
         let hidden = create(&app, &c.key, "organizations", json!({"name": "Hidden"})).await;
         let to_mine = create(
             &app,
             &c.key,
             "contacts",
-            json!({"firstName": "ToMine", "organizationIds": [id(&mine)]}),
+            json!({"firstName": "ToMine", "organizationIds": [id(&mine)], "userIds": [me]}),
         )
         .await;
         let to_hidden = create(
             &app,
             &c.key,
             "contacts",
-            json!({"firstName": "ToHidden", "organizationIds": [id(&hidden)]}),
+            json!({"firstName": "ToHidden", "organizationIds": [id(&hidden)], "userIds": [other]}),
         )
         .await;
         let to_both = create(
@@ -390,14 +391,14 @@ async fn presence_filters_count_only_links_the_caller_can_read() {
         )
         .await;
         let alone = create(&app, &c.key, "contacts", json!({"firstName": "Alone"})).await;
-        let matching = |key: String, op: &'static str| {
+        let matching_on = |key: String, field: &'static str, op: &'static str| {
             let app = &app;
             async move {
                 let page = search(
                     app,
                     &key,
                     "contacts",
-                    json!({"filters": [{"field": "organizationIds", "operator": op}]}),
+                    json!({"filters": [{"field": field, "operator": op}]}),
                 )
                 .await;
                 let mut found = crate::helpers::ids(&page);
@@ -406,6 +407,7 @@ async fn presence_filters_count_only_links_the_caller_can_read() {
                 found
             }
         };
+        let matching = |key: String, op: &'static str| matching_on(key, "organizationIds", op);
         let sorted = |mut list: Vec<String>| {
             list.sort();
             list
@@ -438,5 +440,26 @@ async fn presence_filters_count_only_links_the_caller_can_read() {
             sorted(vec![id(&to_mine), id(&to_hidden), id(&to_both)])
         );
         assert_eq!(matching(c.key.clone(), "hasNone").await, vec![id(&alone)]);
+        // Users: every role reads its own user (the default, and the least a role may grant), so the DTOs show
+        // the caller among the assignees and no one else, and the filters count the same.
+        assert_eq!(seen["contact"]["users"], json!([]), "assigned to another user only");
+        let (_, mine_seen) = call(
+            &app,
+            &key,
+            Method::GET,
+            &format!("/api/v1/contacts/{}", id(&to_mine)),
+            None,
+        )
+        .await;
+        assert_eq!(mine_seen["contact"]["users"][0]["id"], me.as_str());
+        assert_eq!(matching_on(key.clone(), "userIds", "hasSome").await, vec![id(&to_mine)]);
+        assert_eq!(
+            matching_on(key.clone(), "userIds", "hasNone").await,
+            sorted(vec![id(&to_hidden), id(&to_both), id(&alone)])
+        );
+        assert_eq!(
+            matching_on(c.key.clone(), "userIds", "hasSome").await,
+            sorted(vec![id(&to_mine), id(&to_hidden)])
+        );
     }
 }
