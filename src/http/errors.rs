@@ -102,8 +102,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
     type Future = futures::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let (limit, json) = (body_limit(req), is_json(req));
-        let mut payload = actix_web::dev::Decompress::from_headers(payload.take(), req.headers());
+        let (limit, json, mut payload) = body_parts(req, payload);
         Box::pin(async move {
             if !json {
                 return Err(not_json().into());
@@ -135,8 +134,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
     type Future = futures::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let (limit, json) = (body_limit(req), is_json(req));
-        let mut payload = actix_web::dev::Decompress::from_headers(payload.take(), req.headers());
+        let (limit, json, mut payload) = body_parts(req, payload);
         Box::pin(async move {
             let body = read_body(&mut payload, limit).await?;
             if body.iter().all(u8::is_ascii_whitespace) {
@@ -150,16 +148,22 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
     }
 }
 
-/// The server's body limit (`server.max_body_bytes`).
-fn body_limit(req: &HttpRequest) -> usize {
-    req.app_data::<web::Data<super::AppState>>()
-        .map_or(1 << 20, |state| state.settings.server.max_body_bytes)
-}
-
-/// Whether the request says its body is JSON (`application/json`, or a `+json` type).
-fn is_json(req: &HttpRequest) -> bool {
+/// What reading a body needs: the server's limit (`server.max_body_bytes`), whether the request says its body is
+/// JSON (`application/json`, or a `+json` type), and the body decoded as its `Content-Encoding` says.
+fn body_parts(
+    req: &HttpRequest,
+    payload: &mut actix_web::dev::Payload,
+) -> (usize, bool, actix_web::dev::Decompress<actix_web::dev::Payload>) {
     use actix_web::HttpMessage;
-    matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON))
+    let limit = req
+        .app_data::<web::Data<super::AppState>>()
+        .map_or(1 << 20, |state| state.settings.server.max_body_bytes);
+    let json = matches!(req.mime_type(), Ok(Some(m)) if m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON));
+    (
+        limit,
+        json,
+        actix_web::dev::Decompress::from_headers(payload.take(), req.headers()),
+    )
 }
 
 /// The whole body, decoded as its `Content-Encoding` says (gzip, br, zstd, deflate, as actix's `web::Json` reads

@@ -506,35 +506,35 @@ async fn single_record_routes_name_paths_of_their_own_request() {
         "a refused link links nothing"
     );
 
-    let missing = app
-        .api(Method::POST, &c.key, &format!("/api/v1/contacts/{unknown}/link"))
-        .json(&json!({"relation": "organizations", "ids": [id(&org)]}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(missing, 404, "record_not_found").await;
-    let missing = app
-        .api(Method::POST, &c.key, &format!("/api/v1/contacts/{unknown}/unlink"))
-        .json(&json!({"relation": "organizations", "ids": [id(&org)]}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(missing, 404, "record_not_found").await;
-    // The record of the URL missing is a 404 whatever else the body names.
-    let missing = app
-        .api(Method::POST, &c.key, &format!("/api/v1/contacts/{unknown}/link"))
-        .json(&json!({"relation": "organizations", "ids": [uuid::Uuid::new_v4().to_string()]}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(missing, 404, "record_not_found").await;
-    let missing = app
-        .api(Method::PUT, &c.key, &format!("/api/v1/contacts/{unknown}"))
-        .json(&json!({"organizationIds": [uuid::Uuid::new_v4().to_string()]}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(missing, 404, "record_not_found").await;
+    // The record of the URL missing is a 404, whatever else the body names.
+    let stranger = uuid::Uuid::new_v4().to_string();
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "link",
+            json!({"relation": "organizations", "ids": [id(&org)]}),
+        ),
+        (
+            Method::POST,
+            "unlink",
+            json!({"relation": "organizations", "ids": [id(&org)]}),
+        ),
+        (
+            Method::POST,
+            "link",
+            json!({"relation": "organizations", "ids": [stranger]}),
+        ),
+        (Method::PUT, "", json!({"organizationIds": [stranger]})),
+    ] {
+        let url = format!("/api/v1/contacts/{unknown}/{path}");
+        let missing = app
+            .api(method, &c.key, url.trim_end_matches('/'))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_error(missing, 404, "record_not_found").await;
+    }
 
     for (method, path) in [
         (Method::POST, "/api/v1/contacts".to_owned()),
