@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{call, create, id, ids, search, spawn_app, status_column};
+use crate::helpers::{call, create, first_names, id, ids, search, spawn_app, status_column};
 
 #[actix_web::test]
 async fn each_column_type_takes_valid_values_and_refuses_invalid_ones_with_its_message() {
@@ -268,13 +268,7 @@ async fn a_column_id_in_upper_case_or_without_hyphens_finds_the_column_everywher
             json!({"sortDescriptor": {"field": form, "direction": "asc"}}),
         )
         .await;
-        let names: Vec<&str> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["firstName"].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["Bob", "Ann"], "sort by {form}");
+        assert_eq!(first_names(&page), ["Bob", "Ann"], "sort by {form}");
     }
     let (status, renamed) = call(
         &app,

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, call, create, id, ids, search, with_and_without_indexes};
+use crate::helpers::{TestApp, call, create, first_names, id, ids, search, with_and_without_indexes};
 
 async fn column(app: &TestApp, key: &str, body: Value) -> Value {
     let (status, column) = call(app, key, Method::POST, "/api/v1/custom-columns", Some(body)).await;
@@ -610,13 +610,7 @@ async fn text_columns_sort_in_a_human_order() {
                 json!({"sortDescriptor": {"field": word["id"], "direction": direction}}),
             )
             .await;
-            let names: Vec<&str> = page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["firstName"].as_str().unwrap())
-                .collect();
-            assert_eq!(names, expected, "{direction}");
+            assert_eq!(first_names(&page), expected, "{direction}");
         }
     }
 }

@@ -293,6 +293,16 @@ pub fn ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The first names of the items of a contacts search response, in order.
+pub fn first_names(page: &Value) -> Vec<&str> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["firstName"].as_str().unwrap())
+        .collect()
+}
+
 /// The id of a DTO.
 pub fn id(dto: &Value) -> String {
     dto["id"].as_str().unwrap().to_owned()
