@@ -76,11 +76,23 @@ pub async fn update(db: &impl Db, column: &Column, outbox: DbValue) -> StoreResu
     commit(db, &statements, vars, outbox).await
 }
 
-/// How many records hold a value of several comma-separated parts in this column.
+/// How many records hold several values in this column: comma-separated parts (for links, parts that are each a URL).
 pub async fn lists_held(db: &impl Db, column: &Column) -> StoreResult<u64> {
+    let vars = json!({"table": column.entity_type.table(), "column": column.id});
+    if column.kind == ColumnType::Link {
+        // A URL may hold a comma: only values that read as several URLs count.
+        let sql = "SELECT VALUE customFields[$column] FROM type::table($table) \
+                   WHERE string::contains(customFields[$column] ?? '', ',')";
+        let values = run(db, sql, vars).await?.pop().unwrap_or(Value::Null);
+        let lists = values.as_array().map_or(0, |v| {
+            v.iter()
+                .filter(|v| v.as_str().is_some_and(super::custom::several_links))
+                .count()
+        });
+        return Ok(u64::try_from(lists).unwrap_or(u64::MAX));
+    }
     let sql = "RETURN count(SELECT VALUE id FROM type::table($table) \
                WHERE string::contains(customFields[$column] ?? '', ','))";
-    let vars = json!({"table": column.entity_type.table(), "column": column.id});
     Ok(run(db, sql, vars).await?.pop().and_then(|v| v.as_u64()).unwrap_or(0))
 }
 

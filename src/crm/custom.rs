@@ -156,6 +156,36 @@ impl Column {
             .unwrap_or_default()
     }
 
+    /// A single-select column's options in their order, as `{value: rank}`: by `index`, then by their place in
+    /// the list (what a sort by the column follows: `Lead`, `Customer`, `Lost` as the column lists them, not the
+    /// order of their ids).
+    #[must_use]
+    pub fn option_ranks(&self) -> serde_json::Map<String, Value> {
+        let mut options: Vec<(u64, usize, String)> = self
+            .options
+            .as_ref()
+            .and_then(|o| o.get("options"))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(place, o)| {
+                        let value = o.get("value")?.as_str()?.to_owned();
+                        let index = o.get("index").and_then(Value::as_u64).unwrap_or(u64::MAX);
+                        Some((index, place, value))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        options.sort();
+        options
+            .into_iter()
+            .enumerate()
+            .map(|(rank, (_, _, value))| (value, Value::from(rank)))
+            .collect()
+    }
+
     /// The default single-select option, if any (the first flagged one).
     #[must_use]
     pub fn default_option(&self) -> Option<String> {
@@ -184,6 +214,9 @@ impl Column {
                 vec![v.to_owned()]
             }
         };
+        if self.kind == ColumnType::Link && !self.allow_multiple() && several_links(value) {
+            return Err("The URL value holds several URLs, and this column takes one (allowMultiple is off).".into());
+        }
         let ok = match self.kind {
             ColumnType::Plain => true,
             ColumnType::Email => parts(value).iter().all(|p| crate::domain::user::is_email(p)),
@@ -259,6 +292,18 @@ pub fn defaults(columns: &[Column], entity: Entity) -> Vec<(String, String)> {
 pub fn is_e164(text: &str) -> bool {
     text.strip_prefix('+')
         .is_some_and(|d| (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether a link value reads as several URLs: two or more comma-separated parts, each a URL. In a column that takes
+/// several that is a list; in one that takes one it is refused rather than stored as one URL (a URL may hold a
+/// comma, `https://example.com/a,b`, so a comma alone does not make a list).
+#[must_use]
+pub fn several_links(text: &str) -> bool {
+    let (count, all) = text
+        .split(',')
+        .map(str::trim)
+        .fold((0, true), |(n, all), p| (n + 1, all && is_link(p)));
+    count > 1 && all
 }
 
 /// A URL with protocol http, https, mailto or tel.

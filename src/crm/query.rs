@@ -347,7 +347,7 @@ impl Builder<'_> {
                     let v = self.bind(json!(since));
                     self.conditions.push(format!("{field} >= <datetime> {v}"));
                 }
-                None => self.fail(path, "must be a positive whole number of days"),
+                None => self.fail(path, "must be a whole number of days from 1 to 36500"),
             }
             return;
         }
@@ -882,6 +882,11 @@ fn order_by(b: &mut Builder<'_>, sort: Option<&SortDescriptor>) -> Ordering {
             // Instants, not texts (see the date filters above); ranges by their start.
             ColumnType::Date | ColumnType::DateTime => (instant(&stored), ""),
             ColumnType::DateRange | ColumnType::DateTimeRange => (instant(&range_ends(&stored).0), ""),
+            // Options in the column's order, not by their ids.
+            ColumnType::SingleSelect => {
+                let ranks = b.bind(Value::Object(column.option_ranks()));
+                (format!("{ranks}[{stored}]"), "")
+            }
             _ => (stored, " COLLATE"),
         };
         let extra = format!(

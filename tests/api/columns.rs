@@ -400,3 +400,60 @@ async fn allow_multiple_goes_off_only_when_no_record_holds_several_values() {
     let (status, _) = call(&app, k, Method::PUT, &contact, Some(value("a@b.example, c@d.example"))).await;
     assert_eq!(status, 400, "a list is refused once the column takes one value");
 }
+
+/// A link column that takes one URL refuses a value that reads as several (each comma-separated part a URL), and
+/// keeps a URL that merely holds a comma; turning `allowMultiple` off counts only the values that read as several.
+#[actix_web::test]
+async fn a_single_link_column_takes_one_url_and_a_comma_alone_is_no_list() {
+    let app = spawn_app().await;
+    let c = app.create_company("Links").await;
+    let k = &c.key;
+    let (_, column) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/custom-columns",
+        Some(json!({"entityType": "organization", "type": "link", "label": "Site", "options": {"color": "info", "allowMultiple": false}})),
+    )
+    .await;
+    let path = format!("/api/v1/custom-columns/{}", column["id"].as_str().unwrap());
+    let site = |v: &str| json!({"name": "O", "customFieldValues": [{"columnId": column["id"], "value": v}]});
+    let (status, error) = call(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/organizations",
+        Some(site("https://a.example, https://b.example")),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["details"][0]["path"], "customFieldValues[0].value");
+    let comma = create(&app, k, "organizations", site("https://example.com/a,b")).await;
+    assert_eq!(comma["customFieldValues"][0]["value"], "https://example.com/a,b");
+
+    let on = json!({"options": {"color": "info", "allowMultiple": true}});
+    let off = json!({"options": {"color": "info", "allowMultiple": false}});
+    let (status, _) = call(&app, k, Method::PUT, &path, Some(on)).await;
+    assert_eq!(status, 200);
+    let (status, updated) = call(&app, k, Method::PUT, &path, Some(off.clone())).await;
+    assert_eq!(status, 200, "a URL with a comma is one value: {updated}");
+    let (status, _) = call(
+        &app,
+        k,
+        Method::PUT,
+        &path,
+        Some(json!({"options": {"color": "info", "allowMultiple": true}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    create(&app, k, "organizations", site("https://a.example, https://b.example")).await;
+    let (status, error) = call(&app, k, Method::PUT, &path, Some(off)).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 record(s) hold several values"),
+        "{error}"
+    );
+}

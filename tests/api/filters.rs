@@ -341,6 +341,10 @@ async fn built_in_fields_filter_by_date_email_and_assignee() {
                 json!({"field": "createdAt", "operator": "inLastDays", "value": 0}),
                 "filters[0].value",
             ),
+            (
+                json!({"field": "createdAt", "operator": "inLastDays", "value": 36_501}),
+                "filters[0].value",
+            ),
         ];
         for (filter, path) in cases {
             let (status, error) = call(
@@ -353,6 +357,12 @@ async fn built_in_fields_filter_by_date_email_and_assignee() {
             .await;
             assert_eq!(status, 400, "{filter}: {error}");
             assert_eq!(error["details"][0]["path"], path, "{filter}");
+            if filter["operator"] == "inLastDays" {
+                assert_eq!(
+                    error["details"][0]["message"], "must be a whole number of days from 1 to 36500",
+                    "the bound is named"
+                );
+            }
         }
         let (_, error) = call(
             &app,
@@ -608,6 +618,61 @@ async fn text_columns_sort_in_a_human_order() {
                 k,
                 "contacts",
                 json!({"sortDescriptor": {"field": word["id"], "direction": direction}}),
+            )
+            .await;
+            assert_eq!(first_names(&page), expected, "{direction}");
+        }
+    }
+}
+
+/// A single-select column sorts by its options' order (their `index`, then their place in the list), not by the
+/// options' ids, which say nothing.
+#[actix_web::test]
+async fn single_select_columns_sort_in_the_order_of_their_options() {
+    for app in with_and_without_indexes().await {
+        let c = app.create_company("Stages").await;
+        let k = &c.key;
+        // Listed out of order on purpose: `index` decides.
+        let stage = column(
+            &app,
+            k,
+            json!({"entityType": "contact", "type": "singleSelect", "label": "Stage", "options": {"options": [
+            {"label": "Lost", "index": 2}, {"label": "Lead", "index": 0}, {"label": "Customer", "index": 1}]}}),
+        )
+        .await;
+        let value = |label: &str| {
+            stage["options"]["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["label"] == label)
+                .unwrap()["value"]
+                .clone()
+        };
+        for (name, label) in [
+            ("lost", Some("Lost")),
+            ("none", None),
+            ("lead", Some("Lead")),
+            ("customer", Some("Customer")),
+        ] {
+            let values = label.map_or(json!([]), |l| json!([{"columnId": stage["id"], "value": value(l)}]));
+            create(
+                &app,
+                k,
+                "contacts",
+                json!({"firstName": name, "customFieldValues": values}),
+            )
+            .await;
+        }
+        for (direction, expected) in [
+            ("asc", ["lead", "customer", "lost", "none"]),
+            ("desc", ["lost", "customer", "lead", "none"]),
+        ] {
+            let page = search(
+                &app,
+                k,
+                "contacts",
+                json!({"sortDescriptor": {"field": stage["id"], "direction": direction}}),
             )
             .await;
             assert_eq!(first_names(&page), expected, "{direction}");
