@@ -157,9 +157,7 @@ impl Admin {
     /// Replaces a key with a new one of the same name and remaining lifetime; the old one stops working at once.
     pub async fn rotate_key(&self, key_id: &str, owner: Option<&str>) -> AdminResult<CreatedKey> {
         let (_writing, old, hash) = self.locked_key(key_id, owner).await?;
-        if old.revoked_at.is_some() {
-            return Err(already_revoked());
-        }
+        rotatable(&old, Utc::now())?;
         let user = self.user(&old.user_id).await?;
         let material = KeyMaterial::new(&old.name, old.expires_at);
         control::rotate_key(self.store.control(), &user, &material.row(), key_id)
@@ -180,9 +178,61 @@ fn already_revoked() -> AdminError {
     AdminError::Validation(vec![detail("id", control::ALREADY_REVOKED)])
 }
 
+/// What a rotation of an expired key answers.
+const EXPIRED: &str = "the key has expired; create a new one";
+
+/// Whether a key can be rotated at `now`: it is neither revoked nor expired. (Its replacement keeps its expiry, so
+/// rotating an expired key would revoke it for a key that never works.)
+fn rotatable(old: &ApiKeyInfo, now: DateTime<Utc>) -> AdminResult<()> {
+    if old.revoked_at.is_some() {
+        return Err(already_revoked());
+    }
+    if old.expires_at.is_some_and(|at| at <= now) {
+        return Err(AdminError::Validation(vec![detail("id", EXPIRED)]));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only a live key is rotated: not a revoked one, nor one whose expiry has passed (its replacement would keep
+    /// that expiry); a key with time left, or none set, is.
+    #[test]
+    fn only_live_keys_are_rotated() {
+        let now = Utc::now();
+        let key = |expires_at: Option<DateTime<Utc>>, revoked_at: Option<DateTime<Utc>>| ApiKeyInfo {
+            id: "k".into(),
+            user_id: "u".into(),
+            company_id: "c".into(),
+            name: "ci".into(),
+            prefix: "cm_abcde".into(),
+            created_at: now - Duration::days(3),
+            expires_at,
+            revoked_at,
+            last_used_at: None,
+        };
+        let message = |result: AdminResult<()>| match result {
+            Err(AdminError::Validation(details)) => Some(details[0].message.clone()),
+            Err(other) => panic!("{other:?}"),
+            Ok(()) => None,
+        };
+        assert_eq!(message(rotatable(&key(None, None), now)), None);
+        assert_eq!(
+            message(rotatable(&key(Some(now + Duration::hours(1)), None), now)),
+            None
+        );
+        assert_eq!(
+            message(rotatable(&key(Some(now - Duration::hours(1)), None), now)).as_deref(),
+            Some(EXPIRED)
+        );
+        assert_eq!(message(rotatable(&key(Some(now), None), now)).as_deref(), Some(EXPIRED));
+        assert_eq!(
+            message(rotatable(&key(None, Some(now - Duration::days(1))), now)).as_deref(),
+            Some(control::ALREADY_REVOKED)
+        );
+    }
 
     #[test]
     fn expiry_is_bounded_to_365_days() {

@@ -155,9 +155,10 @@ pub struct CompanySummary {
     pub company: Company,
     /// Users of the company.
     pub user_count: u64,
-    /// Record counts (absent for a suspended company).
+    /// Record counts: absent for a suspended company, and in the listing of all companies for one whose actor is
+    /// not running (the listing starts none; `GET /admin/v1/companies/{id}` counts any one).
     pub counts: Option<Counts>,
-    /// Whether its actor is running now.
+    /// Whether its actor was running when asked (before a `GET` of this one company started it to count).
     pub actor_running: bool,
 }
 
@@ -292,7 +293,7 @@ impl Admin {
         let mut out = Vec::with_capacity(companies.len());
         for company in companies {
             let user_count = users.get(&company.id).copied().unwrap_or(0);
-            out.push(self.summary(company, user_count).await?);
+            out.push(self.summary(company, user_count, false).await?);
         }
         Ok(out)
     }
@@ -301,16 +302,22 @@ impl Admin {
     pub async fn get_company(&self, id: &str) -> AdminResult<CompanySummary> {
         let company = self.company(id).await?;
         let user_count = u64::try_from(control::list_users(self.store.control(), id).await?.len()).unwrap_or(u64::MAX);
-        self.summary(company, user_count).await
+        self.summary(company, user_count, true).await
     }
 
-    async fn summary(&self, company: Company, user_count: u64) -> AdminResult<CompanySummary> {
-        let counts = if company.status == CompanyStatus::Active {
-            Some(self.tenants.get(&company.id).await?.counts().await?)
-        } else {
-            None
-        };
+    /// A company's summary. `wake`: count its records even when its actor is not running (one company, asked by
+    /// id); otherwise (the listing of every company) only a running actor's counts are given, and no idle company is
+    /// started. `actorRunning` is read first, so it tells whether the actor was running when asked.
+    async fn summary(&self, company: Company, user_count: u64, wake: bool) -> AdminResult<CompanySummary> {
         let actor_running = self.tenants.is_running(&company.id);
+        let counts = match company.status {
+            CompanyStatus::Active if wake => Some(self.tenants.get(&company.id).await?.counts().await?),
+            CompanyStatus::Active => match self.tenants.if_running(&company.id) {
+                Some(tenant) => Some(tenant.counts().await?),
+                None => None,
+            },
+            _ => None,
+        };
         Ok(CompanySummary {
             company,
             user_count,

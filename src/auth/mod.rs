@@ -69,10 +69,14 @@ impl ErrorCode for AuthError {
 /// The key presented by a request: `x-api-key`, else `Authorization: Bearer <key>`.
 #[must_use]
 pub fn presented_key(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
-    if let Some(value) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(value.trim());
-    }
-    bearer(headers)
+    // An empty `x-api-key` (a client that sets the header from an unset variable) sends no key: a Bearer key beside
+    // it is the key.
+    let header = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    header.or_else(|| bearer(headers))
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

@@ -143,7 +143,8 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
             if !json {
                 return Err(not_json().into());
             }
-            Ok(Self(Some(parse_body(&body)?)))
+            // `null` is no body too, as the OpenAPI document's `oneOf [null, …]` says.
+            Ok(Self(parse_body::<Option<T>>(&body)?))
         })
     }
 }

@@ -191,6 +191,18 @@ impl TenantRegistry {
         self.inner.opened.load(Ordering::Relaxed)
     }
 
+    /// The handle of a company's actor if one is running, without starting one or counting as a use of it (so a
+    /// look at every company, as the admin listing takes, neither wakes idle companies nor keeps running ones up).
+    #[must_use]
+    pub fn if_running(&self, company_id: &str) -> Option<TenantHandle> {
+        self.inner
+            .map
+            .lock()
+            .get(company_id)
+            .filter(|e| e.handle.is_alive())
+            .map(|e| e.handle.clone())
+    }
+
     /// Whether this company's actor is running.
     #[must_use]
     pub fn is_running(&self, company_id: &str) -> bool {

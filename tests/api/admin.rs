@@ -137,6 +137,53 @@ async fn companies_are_listed_with_counts_and_last_activity() {
     assert!(stamped, "last activity is recorded");
 }
 
+/// The listing of every company starts no idle company's actor (at thousands of companies it would start them all):
+/// it counts the records of running ones only, and says which run. Asking for one company counts it, waking it.
+#[actix_web::test]
+async fn listing_companies_wakes_no_idle_company() {
+    let app = spawn_app().await;
+    let idle = app.create_company("Idle").await;
+    app.create_contact(&idle.key, "Ann").await;
+    let busy = app.create_company("Busy").await;
+    app.create_contact(&busy.key, "Bob").await;
+    app.state.tenants.evict(&idle.id).await;
+    assert!(!app.state.tenants.is_running(&idle.id));
+
+    let listed: Value = app
+        .admin(Method::GET, "/admin/v1/companies")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = |id: &str| {
+        listed["companies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry(&idle.id)["actorRunning"], false);
+    assert_eq!(entry(&idle.id)["counts"], Value::Null);
+    assert_eq!(entry(&busy.id)["actorRunning"], true);
+    assert_eq!(entry(&busy.id)["counts"]["contacts"], 1);
+    assert!(!app.state.tenants.is_running(&idle.id), "the listing left it asleep");
+
+    let one: Value = app
+        .admin(Method::GET, &format!("/admin/v1/companies/{}", idle.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["actorRunning"], false, "as it was when asked");
+    assert_eq!(one["counts"]["contacts"], 1);
+}
+
 #[actix_web::test]
 async fn a_demo_company_gets_the_sample_data_set() {
     let app = spawn_app().await;

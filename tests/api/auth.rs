@@ -84,6 +84,44 @@ async fn an_expired_key_is_refused() {
         .unwrap();
 
     assert_error(response, 401, "api_key_expired").await;
+
+    // Nor is it rotated: its replacement would keep the passed expiry, and the old one would be revoked for it.
+    let refused = app
+        .api(Method::POST, &company.key, &format!("/api/v1/api-keys/{id}/rotate"))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(refused, 400, "validation_failed").await;
+    assert_eq!(
+        body["details"],
+        json!([{"path": "id", "message": "the key has expired; create a new one"}])
+    );
+    let (key, _) = control::get_key(db, &id).await.unwrap().unwrap();
+    assert!(key.revoked_at.is_none(), "nothing was changed");
+}
+
+/// An empty `x-api-key` header (as from an unset variable) sends no key, so a Bearer key beside it is used.
+#[actix_web::test]
+async fn an_empty_x_api_key_header_leaves_the_bearer_key() {
+    let app = spawn_app().await;
+    let company = app.create_company("Both").await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/users/me"))
+        .header("x-api-key", "")
+        .bearer_auth(&company.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = app
+        .client
+        .get(app.url("/api/v1/users/me"))
+        .header("x-api-key", " ")
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 401, "missing_api_key").await;
 }
 
 #[actix_web::test]
