@@ -155,9 +155,9 @@ fn at_arguments(details: Vec<ErrorDetail>, rename: impl Fn(&str) -> Option<Strin
 /// serde's messages name Rust types (`expected u32`); an agent reads JSON ones.
 fn plain_types(message: &str) -> String {
     [
-        ("expected u8", "expected a whole number, 0 or more"),
-        ("expected u16", "expected a whole number, 0 or more"),
-        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
         ("expected u64", "expected a whole number, 0 or more"),
         ("expected usize", "expected a whole number, 0 or more"),
         ("expected i32", "expected a whole number"),
