@@ -312,8 +312,10 @@ impl Admin {
         let actor_running = self.tenants.is_running(&company.id);
         let counts = match company.status {
             CompanyStatus::Active if wake => Some(self.tenants.get(&company.id).await?.counts().await?),
+            // An actor that stops between the look and the count has no counts to give, like one that was not
+            // running: the listing goes on.
             CompanyStatus::Active => match self.tenants.if_running(&company.id) {
-                Some(tenant) => Some(tenant.counts().await?),
+                Some(tenant) => tenant.counts().await.ok(),
                 None => None,
             },
             _ => None,

@@ -221,10 +221,10 @@ impl Builder<'_> {
         );
     }
 
-    /// A record's links along the relation that the caller may read, as an expression on the record: all of them,
-    /// for a caller who reads only their own records of the far end those they are assigned to (for users: the
-    /// caller), and none without read access to it, as the relationship arrays of the DTOs show them. So "at least one link" / "no links" count what
-    /// the caller can see, and do not tell them of links they cannot.
+    /// A record's links along the relation that the caller may read, as an expression on the record: all of them;
+    /// for a caller who reads only their own records of the far end, those they are assigned to (for users: the
+    /// caller); none without read access to it. That is what the relationship arrays of the DTOs show, so "at least
+    /// one link" / "no links" count what the caller can see, and do not tell them of links they cannot.
     fn readable_links(&mut self, relation: &Relation) -> String {
         let path = relation.path();
         match self.access.target_scope(relation.target) {
