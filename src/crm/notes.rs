@@ -22,11 +22,16 @@ pub fn parse(value: &Value) -> Result<Option<String>, &'static str> {
         Value::Null => Ok(None),
         Value::String(text) => {
             let trimmed = text.trim();
-            if trimmed.starts_with('{')
-                && let Ok(doc @ Value::Object(_)) = serde_json::from_str::<Value>(trimmed)
-                && doc.get("type").and_then(Value::as_str) == Some("doc")
-            {
-                return from_tiptap(&doc);
+            if trimmed.starts_with('{') {
+                match serde_json::from_str::<Value>(trimmed) {
+                    Ok(doc @ Value::Object(_)) if doc.get("type").and_then(Value::as_str) == Some("doc") => {
+                        return from_tiptap(&doc);
+                    }
+                    // A document nested deeper than the JSON reader goes (128 levels) is refused, as the same
+                    // document sent as an object is, rather than kept as its JSON text.
+                    Err(error) if error.to_string().contains("recursion limit") => return Err(INVALID),
+                    _ => {}
+                }
             }
             if trimmed.is_empty() {
                 return Ok(None);
@@ -132,7 +137,12 @@ fn block<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stati
     match kind(node)? {
         "paragraph" => wrap(Tag::Paragraph, TagEnd::Paragraph, node, events, Inner::Inline),
         "heading" => {
-            let level = match attr(node, "level").and_then(Value::as_u64).unwrap_or(1) {
+            // A number or a numeric string, taken to the nearest of 1–6; none is 1.
+            let level = attr(node, "level").and_then(|v| match v {
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                other => other.as_f64(),
+            });
+            let level = match level.map_or(1, |l| if l.is_nan() { 1 } else { l.round().clamp(1.0, 6.0) as u8 }) {
                 1 => HeadingLevel::H1,
                 2 => HeadingLevel::H2,
                 3 => HeadingLevel::H3,
@@ -404,6 +414,43 @@ mod tests {
     fn a_json_string_holding_a_document_is_treated_as_json() {
         let text = doc(json!([{"type": "paragraph", "content": [{"type": "text", "text": "a*b"}]}])).to_string();
         assert_eq!(parse(&json!(text)).unwrap().as_deref(), Some("a\\*b"));
+    }
+
+    /// A heading's level is a number or a numeric string, taken to the nearest of 1–6.
+    #[test]
+    fn heading_levels_are_taken_to_the_nearest() {
+        for (level, hashes) in [
+            (json!(0), "#"),
+            (json!(2), "##"),
+            (json!("3"), "###"),
+            (json!(7), "######"),
+            (json!(null), "#"),
+        ] {
+            let heading = doc(
+                json!([{"type": "heading", "attrs": {"level": level}, "content": [{"type": "text", "text": "T"}]}]),
+            );
+            assert_eq!(parse(&heading).unwrap(), Some(format!("{hashes} T")), "{level}");
+        }
+    }
+
+    /// A document string nested past the JSON reader's 128 levels is refused, not stored as its own JSON text
+    /// (the same document as an object is refused when the request body is read).
+    #[test]
+    fn a_document_string_too_deep_to_read_is_refused() {
+        let mut node = json!({"type": "paragraph", "content": [{"type": "text", "text": "deep"}]});
+        for _ in 0..70 {
+            node = json!({"type": "bulletList", "content": [{"type": "listItem", "content": [node]}]});
+        }
+        let text = doc(json!([node])).to_string();
+        assert!(
+            serde_json::from_str::<Value>(&text).is_err(),
+            "deeper than the reader goes"
+        );
+        assert_eq!(parse(&json!(text)).unwrap_err(), INVALID);
+        assert_eq!(
+            parse(&json!("{ not json, just braces }")).unwrap().as_deref(),
+            Some("{ not json, just braces }")
+        );
     }
 
     #[test]

@@ -188,19 +188,25 @@ async fn read_body(
 }
 
 /// Parses a body as JSON of `T`. Not JSON: `invalid_json` without details. JSON of another shape: `invalid_json`
-/// with one detail at the path of the field at fault (the empty path when it is the body itself).
+/// with one detail at the path of the field at fault (the empty path when it is the body itself). serde files some
+/// shape errors under syntax (`null` or a number where a choice of names is expected reads "expected value"), so
+/// which of the two it is, is decided by whether the body parses as JSON at all.
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let inner = error.inner();
-        let mut api = ApiError::new(Code::InvalidJson, json_message(inner));
-        if !(inner.is_syntax() || inner.is_eof()) {
-            let path = error.path().to_string();
-            api.details.push(crate::error::ErrorDetail {
-                path: if path == "." { String::new() } else { path },
-                message: strip_position(&inner.to_string()),
-            });
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            return ApiError::new(Code::InvalidJson, json_message(error.inner()));
         }
+        let inner = error.inner();
+        let mut api = ApiError::new(
+            Code::InvalidJson,
+            format!("The request body does not match the schema: {inner}."),
+        );
+        let path = error.path().to_string();
+        api.details.push(crate::error::ErrorDetail {
+            path: if path == "." { String::new() } else { path },
+            message: strip_position(&inner.to_string()),
+        });
         api
     })?;
     // Bytes after the value are refused, as `serde_json::from_slice` refuses them.

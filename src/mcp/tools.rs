@@ -468,6 +468,10 @@ impl ToolContext<'_> {
                 .await
                 .map_err(|e| match e {
                     CrmError::NotFound(message) => Failure(format!("Validation error: {message}")),
+                    // Named at `items[i]…`, as the caller sent them.
+                    CrmError::Invalid(details) => at_arguments(details, |path| {
+                        path.strip_prefix(entity.plural()).map(|rest| format!("items{rest}"))
+                    }),
                     other => other.into(),
                 })?;
             return Ok(message(format!("Appended notes on {}", plural_label(entity, n))));

@@ -31,6 +31,23 @@ async fn malformed_unknown_oversized_and_mistyped_bodies_get_coded_errors() {
             400,
             "validation_failed",
         ),
+        // The reference's email rule: no invisible characters, no `..`.
+        (
+            post(
+                json!({"firstName": "A", "emails": ["a\u{200b}@b.co"]}).to_string(),
+                "application/json",
+            ),
+            400,
+            "validation_failed",
+        ),
+        (
+            post(
+                json!({"firstName": "A", "emails": ["a..b@c.co"]}).to_string(),
+                "application/json",
+            ),
+            400,
+            "validation_failed",
+        ),
         (
             post(
                 json!({"firstName": "A", "notes": "x".repeat(10_000)}).to_string(),
@@ -587,6 +604,17 @@ async fn mistyped_fields_of_typed_bodies_are_named_by_path() {
             "/api/v1/custom-columns",
             json!({"entityType": "contact", "type": "plain", "label": 5}),
             "label",
+        ),
+        // serde calls these "expected value", as for broken JSON; the body is JSON, so the field is named.
+        (
+            "/api/v1/contacts/search",
+            json!({"sortDescriptor": {"field": "name", "direction": null}}),
+            "sortDescriptor.direction",
+        ),
+        (
+            "/api/v1/custom-columns",
+            json!({"entityType": 5, "type": "plain", "label": "L"}),
+            "entityType",
         ),
     ];
     for (path, body, at) in cases {

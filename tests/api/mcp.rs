@@ -468,6 +468,16 @@ async fn agents_create_filter_get_link_update_and_delete_through_tools() {
         json!({"entity": "contact", "items": [{"id": ada, "notes": "Second call"}]}),
     )
     .await;
+    // An append past the notes limit is named at the tool's own argument.
+    let long = tool(
+        &app,
+        k,
+        "append_entity_notes",
+        json!({"entity": "contact", "items": [{"id": ada, "notes": "x".repeat(65_535)}]}),
+    )
+    .await;
+    assert_eq!(long["isError"], true);
+    assert!(text(&long).contains("at items[0].notes"), "{}", text(&long));
     let got = tool(
         &app,
         k,
