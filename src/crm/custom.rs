@@ -138,22 +138,24 @@ impl Column {
     /// The single-select options as (value, label).
     #[must_use]
     pub fn select_options(&self) -> Vec<(String, String)> {
+        self.option_items()
+            .iter()
+            .filter_map(|o| {
+                Some((
+                    o.get("value")?.as_str()?.to_owned(),
+                    o.get("label")?.as_str()?.to_owned(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The single-select options as stored (none for other types).
+    fn option_items(&self) -> &[Value] {
         self.options
             .as_ref()
             .and_then(|o| o.get("options"))
             .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|o| {
-                        Some((
-                            o.get("value")?.as_str()?.to_owned(),
-                            o.get("label")?.as_str()?.to_owned(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+            .map_or(&[], Vec::as_slice)
     }
 
     /// A single-select column's options in their order, as `{value: rank}`: by `index`, then by their place in
@@ -162,22 +164,15 @@ impl Column {
     #[must_use]
     pub fn option_ranks(&self) -> serde_json::Map<String, Value> {
         let mut options: Vec<(u64, usize, String)> = self
-            .options
-            .as_ref()
-            .and_then(|o| o.get("options"))
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(place, o)| {
-                        let value = o.get("value")?.as_str()?.to_owned();
-                        let index = o.get("index").and_then(Value::as_u64).unwrap_or(u64::MAX);
-                        Some((index, place, value))
-                    })
-                    .collect()
+            .option_items()
+            .iter()
+            .enumerate()
+            .filter_map(|(place, o)| {
+                let value = o.get("value")?.as_str()?.to_owned();
+                let index = o.get("index").and_then(Value::as_u64).unwrap_or(u64::MAX);
+                Some((index, place, value))
             })
-            .unwrap_or_default();
+            .collect();
         options.sort();
         options
             .into_iter()
@@ -189,10 +184,7 @@ impl Column {
     /// The default single-select option, if any (the first flagged one).
     #[must_use]
     pub fn default_option(&self) -> Option<String> {
-        self.options
-            .as_ref()
-            .and_then(|o| o.get("options"))
-            .and_then(Value::as_array)?
+        self.option_items()
             .iter()
             .find(|o| o.get("isDefault").and_then(Value::as_bool) == Some(true))
             .and_then(|o| o.get("value")?.as_str().map(str::to_owned))

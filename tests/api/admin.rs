@@ -89,14 +89,7 @@ async fn companies_are_listed_with_counts_and_last_activity() {
     app.create_contact(&company.key, "Ann").await;
     app.create_contact(&company.key, "Bob").await;
 
-    let listed: Value = app
-        .admin(Method::GET, "/admin/v1/companies")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = companies(&app).await;
     let entry = listed["companies"]
         .as_array()
         .unwrap()
@@ -149,14 +142,7 @@ async fn listing_companies_wakes_no_idle_company() {
     app.state.tenants.evict(&idle.id).await;
     assert!(!app.state.tenants.is_running(&idle.id));
 
-    let listed: Value = app
-        .admin(Method::GET, "/admin/v1/companies")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = companies(&app).await;
     let entry = |id: &str| {
         listed["companies"]
             .as_array()
@@ -481,4 +467,15 @@ async fn users_added_without_a_role_get_admin_only_when_active() {
         let user: Value = response.json().await.unwrap();
         assert_eq!(user["roleId"], expected, "{extra}: {user}");
     }
+}
+
+/// `GET /admin/v1/companies`.
+async fn companies(app: &crate::helpers::TestApp) -> Value {
+    app.admin(Method::GET, "/admin/v1/companies")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
