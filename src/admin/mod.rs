@@ -156,7 +156,8 @@ pub struct CompanySummary {
     /// Users of the company.
     pub user_count: u64,
     /// Record counts: absent for a suspended company, and in the listing of all companies for one whose actor is
-    /// not running (the listing starts none; `GET /admin/v1/companies/{id}` counts any one).
+    /// not running or does not hold them yet (the listing asks no actor; `GET /admin/v1/companies/{id}` counts any
+    /// one).
     pub counts: Option<Counts>,
     /// Whether its actor was running when asked (before a `GET` of this one company started it to count).
     pub actor_running: bool,
@@ -306,18 +307,18 @@ impl Admin {
     }
 
     /// A company's summary. `wake`: count its records even when its actor is not running (one company, asked by
-    /// id); otherwise (the listing of every company) only a running actor's counts are given, and no idle company is
-    /// started. `actorRunning` is read first, so it tells whether the actor was running when asked.
+    /// id); otherwise (the listing of every company) only the counts a running actor already holds are given, and
+    /// no actor is asked or started. `actorRunning` is read first, so it tells whether the actor was running when asked.
     async fn summary(&self, company: Company, user_count: u64, wake: bool) -> AdminResult<CompanySummary> {
         let actor_running = self.tenants.is_running(&company.id);
         let counts = match company.status {
             CompanyStatus::Active if wake => Some(self.tenants.get(&company.id).await?.counts().await?),
-            // An actor that stops between the look and the count has no counts to give, like one that was not
-            // running: the listing goes on.
-            CompanyStatus::Active => match self.tenants.if_running(&company.id) {
-                Some(tenant) => tenant.counts().await.ok(),
-                None => None,
-            },
+            // Only counts a running actor already holds: asking it for the others would queue behind its writes
+            // and count as a use of it.
+            CompanyStatus::Active => self
+                .tenants
+                .if_running(&company.id)
+                .and_then(|tenant| tenant.held_counts()),
             _ => None,
         };
         Ok(CompanySummary {

@@ -29,7 +29,9 @@ pub fn parse(value: &Value) -> Result<Option<String>, &'static str> {
                     }
                     // A document nested deeper than the JSON reader goes (128 levels) is refused, as the same
                     // document sent as an object is, rather than kept as its JSON text.
-                    Err(error) if error.to_string().contains("recursion limit") => return Err(INVALID),
+                    Err(error) if error.to_string().contains("recursion limit") && trimmed.contains("\"doc\"") => {
+                        return Err(INVALID);
+                    }
                     _ => {}
                 }
             }

@@ -146,6 +146,9 @@ pub struct Company<'a> {
     pub indexed: bool,
     /// Its records' search texts, as its actor has them (see [`Texts`]).
     pub text: &'a RwLock<Texts>,
+    /// How many of [`CONFLICT_RETRIES`] the writes made through this value have used: one budget for all of them
+    /// (an actor's turn), so a run of conflicts holds the company's queue for ~0.4 s at most, not per request.
+    pub conflict_pauses: std::sync::atomic::AtomicUsize,
 }
 
 impl Company<'_> {
@@ -279,17 +282,19 @@ impl Company<'_> {
 
     /// Applies a checked operation; if it fails (nothing was written), the event numbers it took go back unused.
     ///
-    /// A write conflict is tried again, after [`CONFLICT_RETRIES`] pauses, before it is answered (409): the
+    /// A write conflict is tried again, after the pauses of [`CONFLICT_RETRIES`] (one budget per actor turn, see
+    /// [`Company::conflict_pauses`]), before it is answered (409): the
     /// company's writes run one at a time on its actor, so what a write conflicts with is the engine's own
     /// background work on the same keys (on SurrealDB 3.3.5, deleting 100 organizations right after 20 contacts were
     /// each linked to all of them conflicted every time, and not 0.3 s later), which the client could do nothing
     /// about. Each try runs the whole write again, its checks included, in a transaction of its own.
     async fn apply(&self, access: &Access, seq: &AtomicU64, op: Op) -> CrmResult<Outcome> {
-        let mut pauses = CONFLICT_RETRIES.iter();
         loop {
             let attempt = op.clone();
             match numbered(seq, || async move { self.writer(access, seq).apply(attempt).await }).await {
-                Err(WriteError::Store(crate::store::StoreError::Conflict(error))) => match pauses.next() {
+                Err(WriteError::Store(crate::store::StoreError::Conflict(error))) => match CONFLICT_RETRIES
+                    .get(self.conflict_pauses.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
                     Some(pause) => {
                         tracing::debug!(%error, ?pause, "write conflict; trying again");
                         tokio::time::sleep(*pause).await;
@@ -811,6 +816,7 @@ mod tests {
             columns: &[],
             indexed: true,
             text: &NO_TEXT,
+            conflict_pauses: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

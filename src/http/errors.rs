@@ -194,8 +194,8 @@ async fn read_body(
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
-            return ApiError::new(Code::InvalidJson, json_message(error.inner()));
+        if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            return ApiError::new(Code::InvalidJson, json_message(&syntax));
         }
         let inner = error.inner();
         let mut api = ApiError::new(

@@ -372,6 +372,7 @@ impl TenantShared {
             columns,
             indexed: self.indexing.built.load(Ordering::Acquire),
             text: &self.text,
+            conflict_pauses: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -493,6 +494,18 @@ impl TenantHandle {
         self.write(move |shared| Box::pin(async move { Ok(shared.held_count(entity).await?) }))
             .await?
             .inspect(|_| self.index_when_grown(Trigger::Count))
+    }
+
+    /// Counts of all five entities if the actor already holds them all: no round trip to the actor, no use of it.
+    #[must_use]
+    pub fn held_counts(&self) -> Option<Counts> {
+        Some(Counts {
+            contacts: self.shared.cached_count(Entity::Contact)?,
+            organizations: self.shared.cached_count(Entity::Organization)?,
+            deals: self.shared.cached_count(Entity::Deal)?,
+            services: self.shared.cached_count(Entity::Service)?,
+            tasks: self.shared.cached_count(Entity::Task)?,
+        })
     }
 
     /// Counts of all five entities.

@@ -88,6 +88,11 @@ async fn companies_are_listed_with_counts_and_last_activity() {
     let company = app.create_company("Counted").await;
     app.create_contact(&company.key, "Ann").await;
     app.create_contact(&company.key, "Bob").await;
+    // Asking for the company counts its records; the listing then gives the counts its actor holds.
+    app.admin(Method::GET, &format!("/admin/v1/companies/{}", company.id))
+        .send()
+        .await
+        .unwrap();
 
     let listed = companies(&app).await;
     let entry = listed["companies"]
@@ -130,8 +135,9 @@ async fn companies_are_listed_with_counts_and_last_activity() {
     assert!(stamped, "last activity is recorded");
 }
 
-/// The listing of every company starts no idle company's actor (at thousands of companies it would start them all):
-/// it counts the records of running ones only, and says which run. Asking for one company counts it, waking it.
+/// The listing of every company starts no idle company's actor (at thousands of companies it would start them all)
+/// and asks no running one: it gives the counts running actors hold, and says which run. Asking for one company
+/// counts it, waking it.
 #[actix_web::test]
 async fn listing_companies_wakes_no_idle_company() {
     let app = spawn_app().await;
@@ -141,6 +147,11 @@ async fn listing_companies_wakes_no_idle_company() {
     app.create_contact(&busy.key, "Bob").await;
     app.state.tenants.evict(&idle.id).await;
     assert!(!app.state.tenants.is_running(&idle.id));
+    // The busy company's actor holds its counts once something asked for them (here: the company by id).
+    app.admin(Method::GET, &format!("/admin/v1/companies/{}", busy.id))
+        .send()
+        .await
+        .unwrap();
 
     let listed = companies(&app).await;
     let entry = |id: &str| {
