@@ -310,15 +310,13 @@ impl Admin {
     /// id); otherwise (the listing of every company) only the counts a running actor already holds are given, and
     /// no actor is asked or started. `actorRunning` is read first, so it tells whether the actor was running when asked.
     async fn summary(&self, company: Company, user_count: u64, wake: bool) -> AdminResult<CompanySummary> {
-        let actor_running = self.tenants.is_running(&company.id);
+        let running = self.tenants.if_running(&company.id);
+        let actor_running = running.is_some();
         let counts = match company.status {
             CompanyStatus::Active if wake => Some(self.tenants.get(&company.id).await?.counts().await?),
             // Only counts a running actor already holds: asking it for the others would queue behind its writes
             // and count as a use of it.
-            CompanyStatus::Active => self
-                .tenants
-                .if_running(&company.id)
-                .and_then(|tenant| tenant.held_counts()),
+            CompanyStatus::Active => running.and_then(|tenant| tenant.held_counts()),
             _ => None,
         };
         Ok(CompanySummary {

@@ -140,18 +140,14 @@ fn block<'a>(node: &'a Value, events: &mut Vec<Event<'a>>) -> Result<(), &'stati
         "paragraph" => wrap(Tag::Paragraph, TagEnd::Paragraph, node, events, Inner::Inline),
         "heading" => {
             // A number or a numeric string, taken to the nearest of 1–6; none is 1.
-            let level = attr(node, "level").and_then(|v| match v {
-                Value::String(s) => s.trim().parse::<f64>().ok(),
-                other => other.as_f64(),
-            });
-            let level = match level.map_or(1, |l| if l.is_nan() { 1 } else { l.round().clamp(1.0, 6.0) as u8 }) {
-                1 => HeadingLevel::H1,
-                2 => HeadingLevel::H2,
-                3 => HeadingLevel::H3,
-                4 => HeadingLevel::H4,
-                5 => HeadingLevel::H5,
-                _ => HeadingLevel::H6,
-            };
+            let level = attr(node, "level")
+                .and_then(|v| match v {
+                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    other => other.as_f64(),
+                })
+                .filter(|l| !l.is_nan())
+                .map_or(1.0, |l| l.round().clamp(1.0, 6.0));
+            let level = HeadingLevel::try_from(level as usize).unwrap_or(HeadingLevel::H1);
             let tag = Tag::Heading {
                 level,
                 id: None,

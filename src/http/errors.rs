@@ -79,7 +79,7 @@ pub fn parse_id(raw: &str, what: &str) -> Result<String, ApiError> {
 /// A JSON body of `T`, in place of actix's `web::Json` (the request-body schema of the OpenAPI document is inferred
 /// from this type's name as from actix's): the limits and coded errors of [`json_config`] (413, 415, 400), and a body
 /// that is JSON but does not match `T` names the field at fault in `details` (`pagination.page`,
-/// `permissions.contacts.readAccess`), where serde's own error gives only a line and column.
+/// `sortDescriptor.direction`), where serde's own error gives only a line and column.
 pub struct Json<T>(pub T);
 
 impl<T> Json<T> {

@@ -5,7 +5,6 @@ mod api_keys;
 mod columns;
 mod entities;
 mod errors;
-use errors::Json;
 mod gate;
 mod health;
 pub mod mcp;
@@ -24,6 +23,7 @@ use crate::rate_limit::RateLimits;
 use crate::store::Store;
 use crate::tenants::TenantRegistry;
 
+use errors::Json;
 pub use gate::{Authenticated, server_timing};
 
 /// Everything a request handler may need, shared by all workers.

@@ -152,6 +152,13 @@ fn at_arguments(details: Vec<ErrorDetail>, rename: impl Fn(&str) -> Option<Strin
     CrmError::Invalid(details).into()
 }
 
+/// [`at_arguments`] for the tools whose argument is `items` (notes, custom fields): `contacts[i]…` → `items[i]…`.
+fn at_items(entity: Entity, details: Vec<ErrorDetail>) -> Failure {
+    at_arguments(details, |path| {
+        path.strip_prefix(entity.plural()).map(|rest| format!("items{rest}"))
+    })
+}
+
 /// serde's messages name Rust types (`expected u32`); an agent reads JSON ones.
 fn plain_types(message: &str) -> String {
     [
@@ -434,9 +441,7 @@ impl ToolContext<'_> {
     async fn update_items(&self, entity: Entity, items: Vec<Value>) -> Result<usize, Failure> {
         match self.update(entity, items).await {
             Ok(n) => Ok(n),
-            Err(CrmError::Invalid(details)) => Err(at_arguments(details, |path| {
-                path.strip_prefix(entity.plural()).map(|rest| format!("items{rest}"))
-            })),
+            Err(CrmError::Invalid(details)) => Err(at_items(entity, details)),
             Err(other) => Err(other.into()),
         }
     }
@@ -469,9 +474,7 @@ impl ToolContext<'_> {
                 .map_err(|e| match e {
                     CrmError::NotFound(message) => Failure(format!("Validation error: {message}")),
                     // Named at `items[i]…`, as the caller sent them.
-                    CrmError::Invalid(details) => at_arguments(details, |path| {
-                        path.strip_prefix(entity.plural()).map(|rest| format!("items{rest}"))
-                    }),
+                    CrmError::Invalid(details) => at_items(entity, details),
                     other => other.into(),
                 })?;
             return Ok(message(format!("Appended notes on {}", plural_label(entity, n))));

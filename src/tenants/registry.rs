@@ -206,11 +206,7 @@ impl TenantRegistry {
     /// Whether this company's actor is running.
     #[must_use]
     pub fn is_running(&self, company_id: &str) -> bool {
-        self.inner
-            .map
-            .lock()
-            .get(company_id)
-            .is_some_and(|e| e.handle.is_alive())
+        self.if_running(company_id).is_some()
     }
 
     /// The store the actors open their companies from.

@@ -89,10 +89,7 @@ async fn companies_are_listed_with_counts_and_last_activity() {
     app.create_contact(&company.key, "Ann").await;
     app.create_contact(&company.key, "Bob").await;
     // Asking for the company counts its records; the listing then gives the counts its actor holds.
-    app.admin(Method::GET, &format!("/admin/v1/companies/{}", company.id))
-        .send()
-        .await
-        .unwrap();
+    company_by_id(&app, &company.id).await;
 
     let listed = companies(&app).await;
     let entry = listed["companies"]
@@ -106,14 +103,7 @@ async fn companies_are_listed_with_counts_and_last_activity() {
     assert_eq!(entry["counts"]["deals"], 0);
     assert_eq!(entry["userCount"], 1);
 
-    let one: Value = app
-        .admin(Method::GET, &format!("/admin/v1/companies/{}", company.id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = company_by_id(&app, &company.id).await;
     assert_eq!(one["counts"]["contacts"], 2);
     // Activity is stamped off the request path; give it a moment.
     let mut stamped = one["lastActivityAt"].is_string();
@@ -122,14 +112,7 @@ async fn companies_are_listed_with_counts_and_last_activity() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let again: Value = app
-            .admin(Method::GET, &format!("/admin/v1/companies/{}", company.id))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let again = company_by_id(&app, &company.id).await;
         stamped = again["lastActivityAt"].is_string();
     }
     assert!(stamped, "last activity is recorded");
@@ -148,10 +131,7 @@ async fn listing_companies_wakes_no_idle_company() {
     app.state.tenants.evict(&idle.id).await;
     assert!(!app.state.tenants.is_running(&idle.id));
     // The busy company's actor holds its counts once something asked for them (here: the company by id).
-    app.admin(Method::GET, &format!("/admin/v1/companies/{}", busy.id))
-        .send()
-        .await
-        .unwrap();
+    company_by_id(&app, &busy.id).await;
 
     let listed = companies(&app).await;
     let entry = |id: &str| {
@@ -169,14 +149,7 @@ async fn listing_companies_wakes_no_idle_company() {
     assert_eq!(entry(&busy.id)["counts"]["contacts"], 1);
     assert!(!app.state.tenants.is_running(&idle.id), "the listing left it asleep");
 
-    let one: Value = app
-        .admin(Method::GET, &format!("/admin/v1/companies/{}", idle.id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = company_by_id(&app, &idle.id).await;
     assert_eq!(one["actorRunning"], false, "as it was when asked");
     assert_eq!(one["counts"]["contacts"], 1);
 }
@@ -478,6 +451,17 @@ async fn users_added_without_a_role_get_admin_only_when_active() {
         let user: Value = response.json().await.unwrap();
         assert_eq!(user["roleId"], expected, "{extra}: {user}");
     }
+}
+
+/// `GET /admin/v1/companies/{id}`.
+async fn company_by_id(app: &crate::helpers::TestApp, id: &str) -> Value {
+    app.admin(Method::GET, &format!("/admin/v1/companies/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// `GET /admin/v1/companies`.
